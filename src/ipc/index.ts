@@ -1,0 +1,27 @@
+/** Public surface of the ipc part: pkt-line codec, Unix-socket server and client. */
+
+export { type RequestOptions, type SocketState, sendRequest, socketState } from './client.js';
+export {
+  IpcClientError,
+  type IpcClientErrorCode,
+  SocketInUseError,
+  SocketPathError,
+} from './errors.js';
+export {
+  encodeMessage,
+  FLUSH,
+  MAX_PACKET,
+  MAX_PAYLOAD,
+  PktLineDecoder,
+  type PktLineDecoderOptions,
+  PktLineError,
+  type PktLineErrorCode,
+} from './pktline.js';
+export {
+  type IpcServer,
+  type LogLevel,
+  type Reply,
+  type ServerOptions,
+  startServer,
+} from './server.js';
+export { SUN_PATH_MAX, withSocketAddress } from './socket-path.js';

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import fsp from 'node:fs/promises';
+import type net from 'node:net';
+import path from 'node:path';
+import { connectSocket, errnoCode } from './connect.js';
+import { SocketInUseError, SocketPathError } from './errors.js';
+import { withSocketAddress } from './socket-path.js';
+
+export interface FileIdentity {
+  ino: number;
+  dev: number;
+}
+
+/**
+ * Makes room at `socketPath` (caller holds `<socketPath>.lock`). Only a dead socket is removed:
+ * a live one means SocketInUseError, and anything that is not a socket (a user's file, a
+ * directory, a planted symlink) means SocketPathError. git's unix_ss_create would unlink a
+ * regular file; we never delete what we did not create.
+ */
+export async function clearSocketPath(socketPath: string): Promise<void> {
+  let st: Stats;
+  try {
+    st = await fsp.lstat(socketPath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw new SocketPathError(socketPath, `cannot inspect '${socketPath}': ${String(err)}`, {
+      cause: err,
+    });
+  }
+  if (st.isSymbolicLink()) {
+    throw new SocketPathError(socketPath, `'${socketPath}' is a symlink; refusing to use it`);
+  }
+  if (!st.isSocket()) {
+    throw new SocketPathError(
+      socketPath,
+      `'${socketPath}' exists and is not a socket; not replacing it`,
+    );
+  }
+  try {
+    (await connectSocket(socketPath)).destroy(); // a ping, as git's is_another_server_alive
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return; // removed meanwhile
+    if (code === 'EAGAIN') throw new SocketInUseError(socketPath); // alive, backlog full
+    if (code !== 'ECONNREFUSED') {
+      throw new SocketPathError(socketPath, `cannot probe socket '${socketPath}': ${String(err)}`, {
+        cause: err,
+      });
+    }
+    // Dead socket (its server was killed). If it changed meanwhile, the link in publishSocket
+    // fails with EEXIST instead.
+    await fsp.unlink(socketPath).catch(() => {});
+    return;
+  }
+  throw new SocketInUseError(socketPath);
+}
+
+/**
+ * Binds `server` and makes it appear at `socketPath` atomically, already chmod 0600.
+ *
+ * Why not bind `socketPath` directly: libuv unlinks the name it bound when the server closes.
+ * After a theft that would delete the new owner's socket; with a long (relative) path it would
+ * delete whatever has that name in the cwd of the moment. So we bind a private temporary name
+ * in the same directory, chmod it, hard-link it to `socketPath` (link fails with EEXIST rather
+ * than replace anything) and unlink the temporary name. libuv's later unlink then hits nothing.
+ * A bonus: the socket is never visible with the umask's permissions, and never bound without
+ * listening (git's window where clients get ECONNREFUSED).
+ */
+export async function publishSocket(
+  server: net.Server,
+  socketPath: string,
+  backlog: number,
+): Promise<FileIdentity> {
+  const tmpPath = path.join(
+    path.dirname(socketPath),
+    `.fsmond-${process.pid}-${randomBytes(6).toString('hex')}.sock`,
+  );
+  try {
+    await listen(server, tmpPath, backlog);
+  } catch (err) {
+    throw new SocketPathError(socketPath, `cannot listen on '${tmpPath}': ${String(err)}`, {
+      cause: err,
+    });
+  }
+  try {
+    await fsp.chmod(tmpPath, 0o600);
+    const st = await fsp.lstat(tmpPath);
+    await linkOrRename(tmpPath, socketPath);
+    return { ino: st.ino, dev: st.dev };
+  } finally {
+    await fsp.unlink(tmpPath).catch(() => {});
+  }
+}
+
+async function linkOrRename(tmpPath: string, socketPath: string): Promise<void> {
+  try {
+    await fsp.link(tmpPath, socketPath);
+    return;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') throw new SocketInUseError(socketPath);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') {
+      throw new SocketPathError(
+        socketPath,
+        `cannot create socket '${socketPath}': ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  // No hard links on this filesystem: rename, after checking (under the lock) that the name is
+  // still free. Only a server that ignores the lock could slip in between.
+  const free = await fsp.lstat(socketPath).then(
+    () => false,
+    (err) => errnoCode(err) === 'ENOENT',
+  );
+  if (!free) throw new SocketInUseError(socketPath);
+  await fsp.rename(tmpPath, socketPath);
+}
+
+function listen(server: net.Server, absPath: string, backlog: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    try {
+      withSocketAddress(absPath, (address) => server.listen({ path: address, backlog }));
+    } catch (err) {
+      server.off('error', onError);
+      server.off('listening', onListening);
+      reject(err);
+    }
+  });
+}
