@@ -1,0 +1,60 @@
+/**
+ * The contract between a watcher backend and the daemon.
+ *
+ * Paths are "byte strings": every char is one byte of the on-disk name (latin1), so names that
+ * are not valid UTF-8 survive the trip to git unchanged. Convert with `Buffer.from(p, 'latin1')`.
+ * Paths are relative to the worktree root, '/'-separated, never empty, never inside `.git/`.
+ */
+export interface WatchBatch {
+  /** Changed paths, in event order; duplicates allowed. */
+  paths: string[];
+  /** Basenames of cookie files seen in the cookie directory during this batch. */
+  cookies: string[];
+}
+
+export interface WatchListener {
+  /**
+   * One call per read from the kernel, in order. Every path here changed before the call;
+   * cookies are reported in the same call as the paths that preceded them (or earlier).
+   */
+  onBatch(batch: WatchBatch): void;
+  /**
+   * Completeness is lost (queue overflow, watch table full, a failed scan). The daemon must
+   * answer `/` for every token issued before this call. The backend recovers by itself and
+   * calls onReady when watching is complete again.
+   */
+  onSyncLost(reason: string): void;
+  /** Watching is complete: every directory of the worktree is watched. */
+  onReady(): void;
+  /** The worktree or its git dir is gone (deleted, renamed, unmounted): the daemon must exit. */
+  onFatal(reason: string): void;
+}
+
+export interface WatcherOptions {
+  /** Absolute worktree root, as a byte string (latin1). */
+  root: string;
+  /** Absolute git dir of this worktree, as a byte string (latin1). */
+  gitDir: string;
+  /** Absolute cookie directory (two levels below gitDir), as a byte string (latin1). */
+  cookieDir: string;
+  listener: WatchListener;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+export interface WatcherStats {
+  backend: string;
+  watchedDirs: number;
+  events: number;
+  rescans: number;
+  lastError: string | null;
+}
+
+export interface Watcher {
+  /** Register every watch and scan; resolves once onReady has been called the first time. */
+  start(): Promise<void>;
+  /** Re-establish the cookie directory watch (after the directory was re-created). */
+  rewatchCookieDir(): void;
+  stats(): WatcherStats;
+  /** Drop every watch and release the kernel resources. Idempotent. */
+  close(): Promise<void>;
+}
