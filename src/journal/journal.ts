@@ -1,0 +1,204 @@
+import { LRUCache } from 'lru-cache';
+import { formatToken, neverValidToken, newEpochId, parseToken } from './token.js';
+
+/**
+ * One batch of changes. Batches are numbered; a token `<id>:<seq>` stands for the moment batch
+ * `seq` was pinned, so the answer to it is the union of every batch numbered above `seq`.
+ */
+interface Batch {
+  seq: number;
+  paths: Set<string>;
+  /** Once an answer named this batch, later changes must go to a new one. */
+  pinned: boolean;
+  /** Too many paths to keep: any answer that would include this batch must be `/`. */
+  overflowed: boolean;
+}
+
+export interface JournalOptions {
+  /** Upper bound on paths kept across all batches; older history is dropped beyond it. */
+  maxRetainedPaths: number;
+  /** Upper bound on the bytes of cached serialized answers. */
+  cacheBytes: number;
+}
+
+export interface Answer {
+  token: string;
+  trivial: boolean;
+  /** Why the answer is `/` (for logs and status), or null for an incremental answer. */
+  reason: string | null;
+  /** The whole payload: `token\0` then `/\0` or `path\0`... */
+  payload: Buffer;
+  pathCount: number;
+}
+
+export interface JournalStats {
+  epoch: string | null;
+  headSeq: number;
+  tailSeq: number;
+  batches: number;
+  retainedPaths: number;
+  answers: number;
+  trivialAnswers: number;
+  cacheHits: number;
+}
+
+const NUL = '\0';
+
+/** A path git must never see: empty (aborts git >= 2.45), absolute, or inside `.git/`. */
+function isReportable(p: string): boolean {
+  return p !== '' && p[0] !== '/' && p !== '.git' && !p.startsWith('.git/');
+}
+
+/**
+ * The token-indexed change log. It only knows paths and tokens: the daemon decides when it is
+ * ready (`startEpoch`) and when completeness is lost (`invalidate`).
+ */
+export class Journal {
+  private epoch: string | null = null;
+  /** Oldest first; the last one is the head. */
+  private batches: Batch[] = [];
+  /** A request `seq` can be answered only if every batch above it is still kept. */
+  private tailSeq = 0;
+  private retained = 0;
+  private readonly cache: LRUCache<string, Answer>;
+  private counters = { answers: 0, trivialAnswers: 0, cacheHits: 0 };
+
+  constructor(private readonly opts: JournalOptions) {
+    this.cache = new LRUCache<string, Answer>({
+      maxSize: Math.max(1, opts.cacheBytes),
+      sizeCalculation: (a) => Math.max(1, a.payload.length),
+    });
+  }
+
+  get ready(): boolean {
+    return this.epoch !== null;
+  }
+
+  /** Begins a new epoch: every earlier token becomes unanswerable. */
+  startEpoch(): string {
+    this.epoch = newEpochId();
+    this.batches = [{ seq: 0, paths: new Set(), pinned: false, overflowed: false }];
+    this.tailSeq = 0;
+    this.retained = 0;
+    this.cache.clear();
+    return this.epoch;
+  }
+
+  /** Completeness is lost: answer `/` until the next `startEpoch`. */
+  invalidate(): void {
+    this.epoch = null;
+    this.batches = [];
+    this.retained = 0;
+    this.cache.clear();
+  }
+
+  add(paths: readonly string[]): void {
+    if (this.epoch === null || paths.length === 0) return;
+    let head = this.head();
+    if (head.pinned) {
+      head = { seq: head.seq + 1, paths: new Set(), pinned: false, overflowed: false };
+      this.batches.push(head);
+    }
+    if (head.overflowed) return;
+    const before = head.paths.size;
+    for (const p of paths) if (isReportable(p)) head.paths.add(p);
+    this.retained += head.paths.size - before;
+    this.enforceBound(head);
+  }
+
+  /** Answers one request (a token, or anything else) and pins the head. */
+  answer(request: string): Answer {
+    if (this.epoch === null) return this.trivial(neverValidToken(), 'not watching yet');
+    const head = this.head();
+    head.pinned = true;
+    const token = formatToken(this.epoch, head.seq);
+    const parsed = parseToken(request);
+    if (parsed === null) return this.trivial(token, 'not one of our tokens');
+    if (parsed.id !== this.epoch) return this.trivial(token, 'token from another epoch');
+    if (parsed.seq < this.tailSeq) return this.trivial(token, 'token older than kept history');
+    if (parsed.seq > head.seq) return this.trivial(token, 'token from the future');
+    const key = `${parsed.seq}:${head.seq}`;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.counters.cacheHits++;
+      return this.count(cached);
+    }
+    const answer = this.incremental(token, parsed.seq);
+    this.cache.set(key, answer);
+    return this.count(answer);
+  }
+
+  /** A `/` answer that still carries a usable token when one exists (used on sync timeouts). */
+  trivialAnswer(reason: string): Answer {
+    if (this.epoch === null) return this.trivial(neverValidToken(), reason);
+    const head = this.head();
+    head.pinned = true;
+    return this.trivial(formatToken(this.epoch, head.seq), reason);
+  }
+
+  stats(): JournalStats {
+    const head = this.batches.at(-1);
+    return {
+      epoch: this.epoch,
+      headSeq: head?.seq ?? 0,
+      tailSeq: this.tailSeq,
+      batches: this.batches.length,
+      retainedPaths: this.retained,
+      ...this.counters,
+    };
+  }
+
+  private head(): Batch {
+    return this.batches[this.batches.length - 1]!;
+  }
+
+  private incremental(token: string, sinceSeq: number): Answer {
+    const union = new Set<string>();
+    for (let i = this.batches.length - 1; i >= 0; i--) {
+      const b = this.batches[i]!;
+      if (b.seq <= sinceSeq) break;
+      if (b.overflowed) return this.trivial(token, 'too many changes to keep');
+      for (const p of b.paths) union.add(p);
+    }
+    let body = token + NUL;
+    if (union.size > 0) body += [...union].join(NUL) + NUL;
+    return {
+      token,
+      trivial: false,
+      reason: null,
+      payload: Buffer.from(body, 'latin1'),
+      pathCount: union.size,
+    };
+  }
+
+  private trivial(token: string, reason: string): Answer {
+    return this.count({
+      token,
+      trivial: true,
+      reason,
+      payload: Buffer.from(`${token}${NUL}/${NUL}`, 'latin1'),
+      pathCount: 0,
+    });
+  }
+
+  private count(a: Answer): Answer {
+    this.counters.answers++;
+    if (a.trivial) this.counters.trivialAnswers++;
+    return a;
+  }
+
+  /** Drops the oldest batches (never the head) until the retained paths fit the bound. */
+  private enforceBound(head: Batch): void {
+    const max = this.opts.maxRetainedPaths;
+    while (this.retained > max && this.batches.length > 1) {
+      const oldest = this.batches.shift()!;
+      this.retained -= oldest.paths.size;
+      this.tailSeq = oldest.seq;
+    }
+    if (this.retained > max) {
+      this.retained -= head.paths.size;
+      head.paths = new Set();
+      head.overflowed = true;
+    }
+  }
+}
