@@ -1,0 +1,294 @@
+/*
+ * fsmond-hook: the git fsmonitor hook (protocol v2) of git-fsmond, in C.
+ *
+ * git runs `fsmond-hook <version> <token>` with cwd at the worktree root on every command
+ * that loads the index. The shim relays the token as pkt-lines to the daemon listening on
+ * `<gitdir>/fsmonitor--daemon.ipc`, starting the daemon if nothing listens, and copies the
+ * answer to stdout. Any failure prints a token that can never be valid plus `/` (git then
+ * rescans everything: slow, never wrong). It exits 0, never reads stdin and never writes to
+ * stderr. The one exception: if stdout itself fails mid-write it exits 1, because a partial
+ * list would be wrong and a failed hook is not.
+ *
+ * Environment: GIT_DIR (git dir, relative to the worktree root if relative);
+ * GIT_FSMOND_LAUNCHER (absolute path of the program run as `<launcher> daemon <root>`,
+ * default `<pkg>/bin/git-fsmond`); GIT_FSMOND_HOOK_TIMEOUT_MS (for tests only: when set, it
+ * replaces both the 8000 ms deadline for the answer and the 2000 ms wait for a starting daemon).
+ * hooks/fsmond-hook.cjs is the Node fallback and must behave the same.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SOCK_NAME "fsmonitor--daemon.ipc"
+#define PKT_MAX 65520 /* header + payload */
+#define PKT_DATA_MAX (PKT_MAX - 4)
+#define ANSWER_MAX ((size_t)1 << 30)
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec t = {0, ms * 1000000L};
+  while (nanosleep(&t, &t) < 0 && errno == EINTR) {
+  }
+}
+
+/* Waits until fd is ready for `ev` or the deadline passes. 0 = ready, -1 = timeout/error. */
+static int wait_fd(int fd, short ev, long long deadline) {
+  for (;;) {
+    long long left = deadline - now_ms();
+    if (left <= 0) return -1;
+    struct pollfd p = {fd, ev, 0};
+    int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    if (r > 0) return 0;
+    if (r < 0 && errno != EINTR) return -1;
+  }
+}
+
+static int write_all(int fd, const char *p, size_t n, long long deadline) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (wait_fd(fd, POLLOUT, deadline) < 0) return -1;
+      continue;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Writes the whole answer to stdout and exits 0; exits 1 if stdout fails (see above). */
+__attribute__((noreturn)) static void emit(const char *p, size_t n) {
+  if (write_all(1, p, n, now_ms() + 60000) < 0) _exit(1);
+  _exit(0);
+}
+
+__attribute__((noreturn)) static void fail(void) {
+  char m[96];
+  int n = snprintf(m, sizeof m - 3, "builtin:fsmond-unavailable.%ld.%lld:0", (long)getpid(),
+                   (long long)time(NULL));
+  if (n < 0 || n >= (int)sizeof m - 3) _exit(1);
+  memcpy(m + n, "\0/\0", 3);
+  emit(m, (size_t)n + 3);
+}
+
+/* chdir into the git dir: $GIT_DIR, `.git`, or the `gitdir: <path>` line of a `.git` file. */
+static int enter_gitdir(void) {
+  const char *env = getenv("GIT_DIR");
+  if (env && *env) return chdir(env);
+  if (chdir(".git") == 0) return 0;
+  if (errno != ENOTDIR) return -1;
+  char buf[PATH_MAX + 16];
+  int fd = open(".git", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n < 9 || memcmp(buf, "gitdir: ", 8) != 0) return -1;
+  while (n > 8 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+  buf[n] = '\0';
+  return chdir(buf + 8);
+}
+
+/* Non-blocking connect to the socket (cwd is the git dir, so the name is always short and
+ * a long git dir path is no problem). A full backlog gives EAGAIN instead of blocking. */
+static int try_connect(void) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  memcpy(a.sun_path, SOCK_NAME, sizeof SOCK_NAME);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+  int e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
+static void close_from_3(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+#endif
+  long max = sysconf(_SC_OPEN_MAX);
+  if (max < 0 || max > 1 << 20) max = 1 << 20;
+  for (long i = 3; i < max; i++) close((int)i);
+}
+
+/* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). 0 = started. */
+static int spawn_daemon(const char *root) {
+  char exe[PATH_MAX];
+  const char *launcher = getenv("GIT_FSMOND_LAUNCHER");
+  if (!launcher || !*launcher) { /* <pkg>/hooks/bin/fsmond-hook -> <pkg>/bin/git-fsmond */
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
+    if (n <= 0 || n >= (ssize_t)sizeof exe - 16) return -1;
+    exe[n] = '\0';
+    for (int i = 0; i < 3; i++) {
+      char *s = strrchr(exe, '/');
+      if (!s) return -1;
+      *s = '\0';
+    }
+    strcat(exe, "/bin/git-fsmond");
+    launcher = exe;
+  }
+  if (!*root || access(launcher, X_OK) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (setsid() < 0) _exit(1);
+    pid_t g = fork();
+    if (g != 0) _exit(g < 0);
+    int nul = open("/dev/null", O_RDWR);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) _exit(1);
+    char gd[PATH_MAX]; /* cwd is the git dir: hand the daemon an absolute GIT_DIR */
+    if (getenv("GIT_DIR") && (!getcwd(gd, sizeof gd) || setenv("GIT_DIR", gd, 1) < 0)) _exit(1);
+    close_from_3();
+    if (chdir("/") < 0) _exit(1);
+    unsetenv("NODE_EXTRA_CA_CERTS");
+    sigset_t none; /* the daemon starts with default signals, like a libuv child */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    execl(launcher, launcher, "daemon", root, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Nothing listens (ENOENT/ECONNREFUSED): whoever holds <gitdir>/fsmond/spawn.lock checks
+ * once more and starts the daemon; everyone polls until the socket accepts or time runs out.
+ * The lock is a flock, so a holder that dies releases it. */
+static int connect_or_start(const char *root, long long wait) {
+  long long end = now_ms() + wait;
+  int lock = -1, held = 0, spawned = 0, fd;
+  for (;;) {
+    if ((fd = try_connect()) >= 0) break;
+    int e = errno;
+    if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN) break;
+    if (e != EAGAIN && !spawned) {
+      if (held) {
+        if (spawn_daemon(root) < 0) break;
+        spawned = 1;
+        continue;
+      }
+      if (lock < 0) {
+        if (mkdir("fsmond", 0700) < 0 && errno != EEXIST) break;
+        lock = open("fsmond/spawn.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock < 0) break;
+      }
+      if (flock(lock, LOCK_EX | LOCK_NB) == 0) {
+        held = 1;
+        continue; /* try connecting once more before starting anything */
+      }
+      if (errno != EWOULDBLOCK && errno != EINTR) break;
+    }
+    if (now_ms() >= end) break;
+    sleep_ms(2);
+  }
+  if (lock >= 0) close(lock);
+  return fd;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Sends the token, reads the answer, prints it if valid. Returns only on failure. */
+static void query(int fd, const char *tok, long long timeout) {
+  long long deadline = now_ms() + timeout;
+  size_t tl = strlen(tok), np = (tl + PKT_DATA_MAX - 1) / PKT_DATA_MAX;
+  size_t cap = tl + 4 * np + 4 > 131072 ? tl + 4 * np + 4 : 131072;
+  char *b = malloc(cap), *q = b;
+  if (!b) return;
+  for (size_t off = 0; off < tl; off += PKT_DATA_MAX) {
+    size_t n = tl - off < PKT_DATA_MAX ? tl - off : PKT_DATA_MAX;
+    for (int i = 3, v = (int)n + 4; i >= 0; i--, v >>= 4) q[i] = "0123456789abcdef"[v & 15];
+    memcpy(q + 4, tok + off, n);
+    q += n + 4;
+  }
+  memcpy(q, "0000", 4);
+  if (write_all(fd, b, (size_t)(q + 4 - b), deadline) < 0) return;
+
+  /* b[0..o) = payload so far, b[o..n) = unparsed bytes; payloads are moved down in place. */
+  size_t n = 0, o = 0;
+  for (;;) {
+    size_t p = o;
+    while (n - p >= 4) {
+      int len = 0;
+      for (size_t i = 0; i < 4; i++) {
+        int h = hexval(b[p + i]);
+        if (h < 0) return;
+        len = len * 16 + h;
+      }
+      if (len == 0) { /* flush: the answer is complete */
+        if (o == 0 || b[0] == '\0' || !memchr(b, '\0', o)) return;
+        emit(b, o);
+      }
+      if (len <= 4 || len > PKT_MAX) return; /* 0001-0004 (delim, end, empty) are errors */
+      if (n - p < (size_t)len) break;
+      memmove(b + o, b + p + 4, (size_t)len - 4);
+      o += (size_t)len - 4;
+      p += (size_t)len;
+    }
+    memmove(b + o, b + p, n - p);
+    n = o + (n - p);
+    if (cap - n < 65536) {
+      if (cap >= ANSWER_MAX) return;
+      char *nb = realloc(b, cap * 2);
+      if (!nb) return;
+      b = nb;
+      cap *= 2;
+    }
+    if (now_ms() >= deadline) return; /* also bounds a daemon that trickles forever */
+    ssize_t r = read(fd, b + n, cap - n);
+    if (r == 0) return; /* EOF before the flush packet */
+    if (r < 0) {
+      if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return;
+      if (errno != EINTR && wait_fd(fd, POLLIN, deadline) < 0) return;
+      continue;
+    }
+    n += (size_t)r;
+  }
+}
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 2 || strcmp(argv[1], "2") != 0) emit("/", 1);
+  const char *env = getenv("GIT_FSMOND_HOOK_TIMEOUT_MS");
+  long long set = env ? atoll(env) : 0, timeout = set > 0 ? set : 8000;
+  char root[PATH_MAX];
+  if (!getcwd(root, sizeof root)) root[0] = '\0';
+  if (enter_gitdir() < 0) fail();
+  int fd = try_connect();
+  if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN))
+    fd = connect_or_start(root, set > 0 ? set : 2000);
+  if (fd >= 0) query(fd, argc > 2 ? argv[2] : "", timeout);
+  fail();
+}

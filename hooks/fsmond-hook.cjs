@@ -1,0 +1,197 @@
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+'use strict';
+// fsmond-hook.cjs: the Node fallback of hooks/fsmond-hook.c, used when no C compiler was
+// found. Same behaviour, same environment variables (see the header of fsmond-hook.c).
+// CommonJS and dependency-free on purpose: node start-up is this shim's whole cost.
+// The shebang drops NODE_EXTRA_CA_CERTS, which costs ~45 ms per node start.
+// Differences from the C shim, forced by Node: the spawn lock is an abstract Unix socket
+// named after the git dir's dev/inode (Node has no flock; the kernel releases it when the
+// holder dies, like a flock), and the token arrives decoded as UTF-8.
+
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+
+const SOCK_NAME = 'fsmonitor--daemon.ipc';
+const PKT_MAX = 65520;
+const PKT_DATA_MAX = PKT_MAX - 4;
+const envTimeout = Number.parseInt(process.env.GIT_FSMOND_HOOK_TIMEOUT_MS || '', 10);
+const TIMEOUT_MS = envTimeout > 0 ? envTimeout : 8000;
+const SPAWN_WAIT_MS = envTimeout > 0 ? envTimeout : 2000;
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+// Writes the whole answer to stdout and exits 0; exits 1 if stdout fails, because a partial
+// list would be wrong and a failed hook is not.
+function emit(buf) {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(1, buf, off, buf.length - off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') process.exit(1);
+      sleepSync(1);
+    }
+  }
+  process.exit(0);
+}
+
+function fail() {
+  const now = Math.floor(Date.now() / 1000);
+  emit(Buffer.from(`builtin:fsmond-unavailable.${process.pid}.${now}:0\0/\0`, 'latin1'));
+}
+
+process.on('uncaughtException', fail);
+
+function findGitdir(root) {
+  const env = process.env.GIT_DIR;
+  if (env) return path.resolve(root, env);
+  const dotgit = path.join(root, '.git');
+  const st = fs.statSync(dotgit);
+  if (st.isDirectory()) return dotgit;
+  const text = fs.readFileSync(dotgit, 'utf8');
+  if (!text.startsWith('gitdir: ') || text.length < 9) throw new Error('bad .git file');
+  return path.resolve(root, text.slice(8).replace(/[\r\n]+$/, ''));
+}
+
+// Node 20 silently truncates socket paths over 107 bytes (trap T12): connect to a relative
+// name from inside the git dir instead. net.connect calls connect(2) synchronously.
+function connect(gitdir, sockPath, cb) {
+  let s;
+  if (Buffer.byteLength(sockPath) > 107) {
+    const cwd = process.cwd();
+    process.chdir(gitdir);
+    try {
+      s = net.connect(SOCK_NAME);
+    } finally {
+      process.chdir(cwd);
+    }
+  } else {
+    s = net.connect(sockPath);
+  }
+  const onError = (e) => cb(e, null);
+  s.once('error', onError);
+  s.once('connect', () => {
+    s.removeListener('error', onError);
+    cb(null, s);
+  });
+}
+
+// The spawn lock: listening on an abstract socket is exclusive and dies with its holder.
+// cb(lock): the listening server (keep it referenced), true if abstract sockets are not
+// supported (go on unlocked), or null if another shim holds the lock.
+function tryLock(gitdir, cb) {
+  const st = fs.statSync(gitdir);
+  const srv = net.createServer();
+  srv.once('error', (e) => cb(e.code === 'EADDRINUSE' ? null : true));
+  srv.listen(`\0git-fsmond-spawn.${st.dev}.${st.ino}`, () => {
+    srv.unref();
+    cb(srv);
+  });
+}
+
+function spawnDaemon(root, gitdir) {
+  const launcher =
+    process.env.GIT_FSMOND_LAUNCHER || path.join(__dirname, '..', 'bin', 'git-fsmond');
+  fs.accessSync(launcher, fs.constants.X_OK);
+  const env = Object.assign({}, process.env);
+  delete env.NODE_EXTRA_CA_CERTS;
+  if (env.GIT_DIR) env.GIT_DIR = gitdir;
+  const { spawn } = require('node:child_process');
+  const child = spawn(launcher, ['daemon', root], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+    env,
+  });
+  child.once('error', fail);
+  child.unref();
+}
+
+// Nothing listens (ENOENT/ECONNREFUSED): the holder of the spawn lock checks once more and
+// starts the daemon; everyone polls until the socket accepts or time runs out.
+function connectOrStart(root, gitdir, sockPath, cb) {
+  const end = Date.now() + SPAWN_WAIT_MS;
+  let held = null; // the spawn lock, once we hold it
+  let spawned = false;
+  const retry = () => {
+    if (Date.now() >= end) fail();
+    setTimeout(attempt, 2);
+  };
+  const attempt = () =>
+    connect(gitdir, sockPath, (err, s) => {
+      if (!err) return cb(s);
+      const code = err.code;
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'EAGAIN') fail();
+      if (code === 'EAGAIN' || spawned) return retry();
+      if (held) {
+        spawned = true;
+        spawnDaemon(root, gitdir);
+        return attempt();
+      }
+      // Take the lock; holding it, try connecting once more before starting anything.
+      tryLock(gitdir, (lock) => {
+        held = lock;
+        if (lock) attempt();
+        else retry();
+      });
+    });
+  attempt();
+}
+
+function encodeRequest(token) {
+  const parts = [];
+  for (let off = 0; off < token.length; off += PKT_DATA_MAX) {
+    const chunk = token.subarray(off, off + PKT_DATA_MAX);
+    parts.push(Buffer.from((chunk.length + 4).toString(16).padStart(4, '0'), 'latin1'), chunk);
+  }
+  parts.push(Buffer.from('0000', 'latin1'));
+  return Buffer.concat(parts);
+}
+
+function query(sock, token) {
+  setTimeout(fail, TIMEOUT_MS);
+  sock.on('error', fail);
+  sock.on('end', fail); // EOF before the flush packet
+  sock.write(encodeRequest(token));
+  const payload = [];
+  let pending = Buffer.alloc(0);
+  sock.on('data', (data) => {
+    pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
+    while (pending.length >= 4) {
+      const hex = pending.toString('latin1', 0, 4);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail();
+      const len = Number.parseInt(hex, 16);
+      if (len === 0) {
+        const answer = Buffer.concat(payload);
+        if (answer.indexOf(0) > 0) emit(answer); // a NUL, and a non-empty token before it
+        fail();
+      }
+      if (len <= 4 || len > PKT_MAX) fail(); // 0001-0004 (delim, end, empty) are errors
+      if (pending.length < len) break;
+      payload.push(pending.subarray(4, len));
+      pending = pending.subarray(len);
+    }
+  });
+}
+
+function main() {
+  if (process.argv[2] !== '2') emit(Buffer.from('/', 'latin1'));
+  const token = Buffer.from(process.argv[3] || '', 'utf8');
+  const root = process.cwd();
+  const gitdir = findGitdir(root);
+  const sockPath = path.join(gitdir, SOCK_NAME);
+  connect(gitdir, sockPath, (err, s) => {
+    if (!err) return query(s, token);
+    if (err.code !== 'ENOENT' && err.code !== 'ECONNREFUSED' && err.code !== 'EAGAIN') fail();
+    connectOrStart(root, gitdir, sockPath, (s2) => query(s2, token));
+  });
+}
+
+try {
+  main();
+} catch {
+  fail();
+}

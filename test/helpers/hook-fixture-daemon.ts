@@ -1,0 +1,219 @@
+/**
+ * A stand-in for the daemon, for the hook shim tests and bench/hook: a pkt-line server on
+ * `<gitdir>/fsmonitor--daemon.ipc`, started like the real one as `<launcher> daemon <worktree>`
+ * (a wrapper script made by `writeLauncher` in hook-harness.ts runs
+ * `node dist/test/helpers/hook-fixture-daemon.js daemon <worktree>`).
+ *
+ * Behaviour comes from the JSON file named by $HOOK_FIXTURE_CONFIG (type FixtureConfig),
+ * read again for every request so a test can change it while the stand-in runs.
+ * - On start it appends a `start` event to `startLog`; if the socket is live it appends
+ *   `refused` and exits 1; otherwise it listens (after `startDelayMs`) and appends `listening`.
+ * - Each request is appended to `requestLog` (payload and packet sizes).
+ * - `quit` → `0000`, unlink the socket, exit. SIGTERM → unlink, exit. Idle for `idleExitMs`
+ *   (default 120 s) → exit, so a failed test leaves nothing behind for long.
+ * - Other requests: by `mode`. `ok` (default): `builtin:fix.<pid>:<n>\0` in its own packet,
+ *   then `/\0` if `trivial`, else each of `paths` + NUL, cut into packets of `chunk` bytes.
+ *   `raw`: the bytes of `rawBase64`, then close. `close-mid`: the header packet and half of a
+ *   packet, then close. `silent`: never answer.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface FixtureConfig {
+  mode?: 'ok' | 'raw' | 'close-mid' | 'silent';
+  paths?: string[];
+  trivial?: boolean;
+  chunk?: number;
+  rawBase64?: string;
+  startDelayMs?: number;
+  idleExitMs?: number;
+  startLog?: string;
+  requestLog?: string;
+}
+
+/** One line of `startLog`. */
+export interface FixtureStartEvent {
+  event: 'start' | 'refused' | 'listening';
+  pid: number;
+  argv: string[];
+  cwd: string;
+  gitDirEnv: string | null;
+  hasExtraCaCerts: boolean;
+  stdio: string[];
+}
+
+/** One line of `requestLog`. */
+export interface FixtureRequest {
+  pid: number;
+  /** Payload bytes as latin1. */
+  payload: string;
+  /** Payload size of each data packet. */
+  packets: number[];
+}
+
+const SOCK_NAME = 'fsmonitor--daemon.ipc';
+
+function readConfig(): FixtureConfig {
+  const file = process.env.HOOK_FIXTURE_CONFIG;
+  if (!file) return {};
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as FixtureConfig;
+  } catch {
+    return {};
+  }
+}
+
+function appendLine(file: string | undefined, value: unknown): void {
+  if (file) fs.appendFileSync(file, `${JSON.stringify(value)}\n`);
+}
+
+function findGitdir(worktree: string): string {
+  if (process.env.GIT_DIR) return path.resolve(worktree, process.env.GIT_DIR);
+  const dotgit = path.join(worktree, '.git');
+  if (fs.statSync(dotgit).isDirectory()) return dotgit;
+  const text = fs.readFileSync(dotgit, 'utf8');
+  if (!text.startsWith('gitdir: ')) throw new Error(`bad .git file in ${worktree}`);
+  return path.resolve(worktree, text.slice(8).replace(/[\r\n]+$/, ''));
+}
+
+function pkt(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from((data.length + 4).toString(16).padStart(4, '0')), data]);
+}
+
+function packets(data: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < data.length; off += size) out.push(pkt(data.subarray(off, off + size)));
+  return out;
+}
+
+function startEvent(event: FixtureStartEvent['event']): FixtureStartEvent {
+  const stdio = [0, 1, 2].map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return 'closed';
+    }
+  });
+  return {
+    event,
+    pid: process.pid,
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    gitDirEnv: process.env.GIT_DIR ?? null,
+    hasExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS !== undefined,
+    stdio,
+  };
+}
+
+async function main(): Promise<void> {
+  const [cmd, worktree] = process.argv.slice(2);
+  if (cmd !== 'daemon' || !worktree) process.exit(2);
+  const first = readConfig();
+  const startEv = startEvent('start'); // before the chdir: records the cwd we were given
+  appendLine(first.startLog, startEv);
+  const gitdir = findGitdir(worktree);
+  const sockPath = path.join(gitdir, SOCK_NAME);
+  // Stay in the git dir for good and use the short relative name: Node truncates socket
+  // paths over 107 bytes (trap T12).
+  process.chdir(gitdir);
+
+  const live = await new Promise<boolean>((resolve) => {
+    const s = net.connect(SOCK_NAME);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (live) {
+    appendLine(first.startLog, { ...startEv, event: 'refused' });
+    process.exit(1);
+  }
+  if (first.startDelayMs) await new Promise((r) => setTimeout(r, first.startDelayMs));
+
+  let served = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const bye = (code: number): never => {
+    try {
+      if (fs.statSync(sockPath).isSocket()) fs.unlinkSync(sockPath);
+    } catch {
+      // already gone
+    }
+    process.exit(code);
+  };
+  const touch = () => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => bye(0), first.idleExitMs ?? 120_000);
+  };
+  process.on('SIGTERM', () => bye(0));
+
+  const server = net.createServer((sock) => {
+    touch();
+    sock.on('error', () => {}); // T13: a client that goes away must not crash us
+    let pending = Buffer.alloc(0);
+    const payload: Buffer[] = [];
+    const sizes: number[] = [];
+    sock.on('data', (data) => {
+      pending = Buffer.concat([pending, data]);
+      while (pending.length >= 4) {
+        const len = Number.parseInt(pending.toString('latin1', 0, 4), 16);
+        if (len === 0) {
+          pending = Buffer.alloc(0);
+          sock.removeAllListeners('data');
+          answer(sock, Buffer.concat(payload), sizes);
+          return;
+        }
+        if (!(len > 4) || pending.length < len) return;
+        payload.push(pending.subarray(4, len));
+        sizes.push(len - 4);
+        pending = pending.subarray(len);
+      }
+    });
+  });
+
+  const answer = (sock: net.Socket, request: Buffer, sizes: number[]) => {
+    const cfg = readConfig();
+    appendLine(cfg.requestLog, {
+      pid: process.pid,
+      payload: request.toString('latin1'),
+      packets: sizes,
+    } satisfies FixtureRequest);
+    if (request.toString('latin1') === 'quit') {
+      sock.end('0000', () => bye(0));
+      server.close();
+      return;
+    }
+    const mode = cfg.mode ?? 'ok';
+    if (mode === 'silent') return;
+    if (mode === 'raw') {
+      sock.end(Buffer.from(cfg.rawBase64 ?? '', 'base64'));
+      return;
+    }
+    served++;
+    const header = pkt(Buffer.from(`builtin:fix.${process.pid}:${served}\0`, 'latin1'));
+    const body = cfg.trivial
+      ? Buffer.from('/\0', 'latin1')
+      : Buffer.from((cfg.paths ?? []).map((p) => `${p}\0`).join(''), 'latin1');
+    if (mode === 'close-mid') {
+      const half = pkt(body.length > 1 ? body : Buffer.from('a\0b\0'));
+      sock.write(header);
+      sock.write(half.subarray(0, Math.ceil(half.length / 2)), () => sock.destroy());
+      return;
+    }
+    const chunk = Math.max(1, Math.min(cfg.chunk ?? 65516, 65516));
+    sock.end(Buffer.concat([header, ...packets(body, chunk), Buffer.from('0000')]));
+  };
+
+  try {
+    fs.unlinkSync(SOCK_NAME); // a stale socket (nothing answered above)
+  } catch {
+    // none
+  }
+  server.listen(SOCK_NAME, () => {
+    appendLine(first.startLog, { ...startEv, event: 'listening' });
+    touch();
+  });
+}
+
+main().catch(() => process.exit(3));

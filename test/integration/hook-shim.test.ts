@@ -1,0 +1,255 @@
+/**
+ * The hook shims (hooks/bin/fsmond-hook in C, hooks/fsmond-hook.cjs in Node) against a
+ * running stand-in daemon: versions, exact bytes, pkt-line framing both ways, git dir
+ * layouts, long socket paths, and every malformed answer. Real processes and sockets.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
+import {
+  killDaemons,
+  type Launcher,
+  type Layout,
+  makeRepo,
+  pkt,
+  type Repo,
+  requests,
+  runShim as run,
+  type ShimResult,
+  SOCK_NAME,
+  shimEnv,
+  shims,
+  startDaemon,
+  tmpDir,
+  UNAVAILABLE,
+  writeLauncher,
+} from '../helpers/hook-harness.js';
+
+const T = { timeout: 120_000 };
+
+function assertClean(r: ShimResult): void {
+  assert.equal(r.signal, null, 'shim killed (hang guard)');
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
+}
+
+function assertUnavailable(r: ShimResult): void {
+  assertClean(r);
+  assert.match(r.text, UNAVAILABLE);
+  assert.ok(r.text.startsWith(`builtin:fsmond-unavailable.${r.pid}.`), r.text);
+}
+
+for (const shim of shims()) {
+  describe(`hook shim, ${shim.name}: protocol against a running daemon`, {
+    skip: shim.skip,
+  }, () => {
+    let base = '';
+    const launchers: Launcher[] = [];
+    let n = 0;
+
+    before(() => {
+      base = tmpDir(`shim-${shim.name}`);
+    });
+    after(() => {
+      for (const l of launchers) killDaemons(l);
+      if (base) fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    /** A fresh repo with a running stand-in. */
+    async function setup(
+      cfg: FixtureConfig = {},
+      repoOpts: { layout?: Layout; deep?: boolean } = {},
+    ): Promise<{ repo: Repo; launcher: Launcher; pid: number; shimEnv: NodeJS.ProcessEnv }> {
+      const dir = path.join(base, `t${n++}`);
+      fs.mkdirSync(dir);
+      const repo = makeRepo(dir, repoOpts);
+      const launcher = writeLauncher(dir, cfg);
+      launchers.push(launcher);
+      const pid = await startDaemon(repo, launcher);
+      return {
+        repo,
+        launcher,
+        pid,
+        shimEnv: shimEnv(repo, { GIT_FSMOND_LAUNCHER: launcher.path }),
+      };
+    }
+
+    it(
+      'prints "/" for v1 and any version other than 2, without touching the daemon',
+      T,
+      async () => {
+        const dir = path.join(base, `t${n++}`);
+        fs.mkdirSync(dir);
+        const repo = makeRepo(dir);
+        const env = shimEnv(repo, { GIT_FSMOND_LAUNCHER: path.join(dir, 'missing') });
+        for (const args of [['1', '1795309862544534335'], ['1', ''], ['3', 'x'], ['02', 'x'], []]) {
+          const r = await run(shim, args, { cwd: repo.root, env });
+          assertClean(r);
+          assert.equal(r.text, '/', `args ${JSON.stringify(args)}`);
+        }
+        assert.equal(fs.existsSync(path.join(repo.gitdir, 'fsmond')), false);
+      },
+    );
+
+    it('copies the answer byte for byte and sends the token exactly', T, async () => {
+      const paths = ['a.txt', 'dir/b c.txt', 'caf\u00e9\u00ff', 'line\nbreak', 'x'.repeat(300)];
+      const { repo, launcher, pid, shimEnv: env } = await setup({ paths });
+      const body = paths.map((p) => `${p}\0`).join('');
+      const r1 = await run(shim, ['2', '1795309862524068853'], { cwd: repo.root, env });
+      assertClean(r1);
+      assert.equal(r1.text, `builtin:fix.${pid}:1\0${body}`);
+      const r2 = await run(shim, ['2', `builtin:fix.${pid}:1`], { cwd: repo.root, env });
+      assertClean(r2);
+      assert.equal(r2.text, `builtin:fix.${pid}:2\0${body}`);
+      assert.deepEqual(
+        requests(launcher).map((q) => [q.payload, q.packets]),
+        [
+          ['1795309862524068853', [19]],
+          [`builtin:fix.${pid}:1`, [`builtin:fix.${pid}:1`.length]],
+        ],
+      );
+    });
+
+    it('concatenates an answer cut into many small packets', T, async () => {
+      const paths = ['src/a.js', 'src/b/c.ts', 'd/'];
+      const { repo, pid, shimEnv: env } = await setup({ paths, chunk: 3 });
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      assertClean(r);
+      assert.equal(r.text, `builtin:fix.${pid}:1\0${paths.map((p) => `${p}\0`).join('')}`);
+    });
+
+    it('passes trivial and no-change answers through', T, async () => {
+      const { repo, launcher, pid, shimEnv: env } = await setup({ trivial: true });
+      const r1 = await run(shim, ['2', 'builtin:fake'], { cwd: repo.root, env });
+      assertClean(r1);
+      assert.equal(r1.text, `builtin:fix.${pid}:1\0/\0`);
+      launcher.configure({ paths: [] });
+      const r2 = await run(shim, ['2', `builtin:fix.${pid}:1`], { cwd: repo.root, env });
+      assertClean(r2);
+      assert.equal(r2.text, `builtin:fix.${pid}:2\0`);
+    });
+
+    it('copies a multi-megabyte answer whole', T, async () => {
+      const paths = Array.from({ length: 200_000 }, (_, i) => `dir${i % 97}/file-${i}.txt`);
+      const { repo, pid, shimEnv: env } = await setup({ paths });
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      assertClean(r);
+      const expected = `builtin:fix.${pid}:1\0${paths.map((p) => `${p}\0`).join('')}`;
+      assert.ok(r.stdout.length > 4_000_000, `only ${r.stdout.length} bytes`);
+      assert.equal(r.stdout.length, expected.length);
+      assert.ok(r.text === expected, 'answer differs');
+    });
+
+    it(
+      'frames the request: empty token = flush only, long tokens split at 65516 bytes',
+      T,
+      async () => {
+        const { repo, launcher, shimEnv: env } = await setup({ paths: [] });
+        const exact = 't'.repeat(65516);
+        const long = 'L'.repeat(100_000);
+        for (const tok of ['', exact, long]) {
+          assertClean(await run(shim, ['2', tok], { cwd: repo.root, env }));
+        }
+        assert.deepEqual(
+          requests(launcher).map((q) => [q.payload, q.packets]),
+          [
+            ['', []],
+            [exact, [65516]],
+            [long, [65516, 100_000 - 65516]],
+          ],
+        );
+      },
+    );
+
+    const layouts: { name: string; layout: Layout; deep?: boolean }[] = [
+      { name: 'GIT_DIR (absolute)', layout: 'gitdir-env-abs' },
+      { name: 'GIT_DIR (relative to the worktree)', layout: 'gitdir-env-rel' },
+      { name: '.git file, absolute gitdir', layout: 'gitfile-abs' },
+      { name: '.git file, relative gitdir with CRLF', layout: 'gitfile-rel' },
+      { name: '.git directory, path over 107 bytes', layout: 'dotgit', deep: true },
+      { name: '.git file to a git dir over 107 bytes', layout: 'gitfile-rel', deep: true },
+      { name: 'GIT_DIR over 107 bytes', layout: 'gitdir-env-abs', deep: true },
+    ];
+    for (const l of layouts) {
+      it(`finds the socket via ${l.name}`, T, async () => {
+        const { repo, launcher, pid, shimEnv: env } = await setup({ paths: ['p'] }, l);
+        const sock = path.join(repo.gitdir, SOCK_NAME);
+        assert.ok(fs.statSync(sock).isSocket(), `no socket at ${sock}`);
+        if (l.deep) assert.ok(Buffer.byteLength(sock) > 107, `${sock} is short`);
+        const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+        assertClean(r);
+        assert.equal(r.text, `builtin:fix.${pid}:1\0p\0`);
+        assert.equal(requests(launcher).length, 1);
+        // Nothing landed at a truncated path next to the git dir or in the worktree (T12).
+        assert.deepEqual(
+          fs.readdirSync(repo.root).filter((f) => f !== '.git'),
+          [],
+        );
+      });
+    }
+
+    it('prints the unavailable answer when there is no git dir', T, async () => {
+      const dir = path.join(base, `t${n++}`);
+      fs.mkdirSync(dir);
+      const env = shimEnv(
+        { root: dir, gitdir: '', env: {} },
+        { GIT_FSMOND_LAUNCHER: path.join(dir, 'x') },
+      );
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: dir, env }));
+      fs.writeFileSync(path.join(dir, '.git'), 'not a gitdir line\n');
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: dir, env }));
+    });
+
+    const bad: [string, Buffer][] = [
+      ['not hex', Buffer.from('zz10builtin:x:1\0/\x000000')],
+      ['a delim packet (0001)', Buffer.concat([pkt('tok\0'), Buffer.from('0001')])],
+      ['a response-end packet (0002)', Buffer.concat([pkt('tok\0'), Buffer.from('00020000')])],
+      ['packet length 0003', Buffer.from('0003')],
+      ['an empty data packet (0004)', Buffer.concat([pkt('tok\0'), Buffer.from('00040000')])],
+      ['a packet over 65520 bytes', Buffer.concat([Buffer.from('fff5'), Buffer.alloc(65521, 97)])],
+      ['no NUL in the payload', Buffer.concat([pkt('builtin:x:1'), Buffer.from('0000')])],
+      ['an empty token', Buffer.concat([pkt('\0/\0'), Buffer.from('0000')])],
+      ['only a flush', Buffer.from('0000')],
+      ['EOF before the flush', pkt('builtin:x:1\0/\0')],
+      ['EOF inside a packet', Buffer.from('0010builtin')],
+      ['EOF inside a header', Buffer.concat([pkt('builtin:x:1\0'), Buffer.from('00')])],
+      ['nothing at all', Buffer.alloc(0)],
+    ];
+
+    it('prints the unavailable answer, never a partial one, for malformed answers', T, async () => {
+      const { repo, launcher, shimEnv: env } = await setup();
+      for (const [what, raw] of bad) {
+        launcher.configure({ mode: 'raw', rawBase64: raw.toString('base64') });
+        const r = await run(shim, ['2', 'builtin:x:0'], { cwd: repo.root, env });
+        assert.doesNotThrow(() => assertUnavailable(r), `${what}: got ${JSON.stringify(r.text)}`);
+      }
+      launcher.configure({ mode: 'close-mid', paths: ['a', 'b/c'] });
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: repo.root, env }));
+      // The daemon is still fine afterwards.
+      launcher.configure({ paths: ['ok'] });
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      assertClean(r);
+      assert.match(r.text, /^builtin:fix\.\d+:\d+\0ok\0$/);
+    });
+
+    it('gives up on a daemon that never answers (short test deadline)', T, async () => {
+      const { repo, launcher, shimEnv: env } = await setup({ mode: 'silent' });
+      const r = await run(shim, ['2', 'tok'], {
+        cwd: repo.root,
+        env: { ...env, GIT_FSMOND_HOOK_TIMEOUT_MS: '300' },
+      });
+      assertUnavailable(r);
+      assert.equal(requests(launcher).length, 1);
+    });
+
+    it('finishes while its stdin stays open and unread (git passes its own stdin)', T, async () => {
+      // runShim always hands the shim a pipe that is written to and never closed.
+      const { repo, pid, shimEnv: env } = await setup({ paths: ['s'] });
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env, hangMs: 20_000 });
+      assertClean(r);
+      assert.equal(r.text, `builtin:fix.${pid}:1\0s\0`);
+    });
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * The hook shims starting the daemon: cold start, stale socket left by a SIGKILL, eight shims
+ * racing on a cold worktree (exactly one daemon), and launchers that fail.
+ * The stand-in (test/helpers/hook-fixture-daemon.ts) logs every start to a file.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
+import {
+  killDaemons,
+  type Launcher,
+  type Layout,
+  makeRepo,
+  type Repo,
+  requests,
+  runShim as run,
+  type ShimResult,
+  SOCK_NAME,
+  shimEnv,
+  shims,
+  socketLive,
+  startDaemon,
+  starts,
+  tmpDir,
+  UNAVAILABLE,
+  waitFor,
+  waitGone,
+  writeLauncher,
+  writeScript,
+} from '../helpers/hook-harness.js';
+
+const T = { timeout: 120_000 };
+/** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
+const SLOW_OK = { GIT_FSMOND_HOOK_TIMEOUT_MS: '20000' };
+/** Set in the shim's environment; the daemon must not get it (trap T1). */
+const CA = process.env.NODE_EXTRA_CA_CERTS || '/etc/ssl/certs/ca-certificates.crt';
+
+function assertAnswerFrom(r: ShimResult, pid: number, body: string): void {
+  assert.equal(r.signal, null, 'shim killed (hang guard)');
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
+  assert.match(r.text, new RegExp(`^builtin:fix\\.${pid}:\\d+\\0`));
+  assert.equal(r.text.slice(r.text.indexOf('\0') + 1), body);
+}
+
+function assertUnavailable(r: ShimResult): void {
+  assert.equal(r.signal, null, 'shim killed (hang guard)');
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
+  assert.match(r.text, UNAVAILABLE);
+}
+
+const listening = (l: Launcher) => starts(l).filter((s) => s.event === 'listening');
+
+for (const shim of shims()) {
+  describe(`hook shim, ${shim.name}: starting the daemon`, { skip: shim.skip }, () => {
+    let base = '';
+    const launchers: Launcher[] = [];
+    let n = 0;
+
+    before(() => {
+      base = tmpDir(`spawn-${shim.name}`);
+    });
+    after(() => {
+      for (const l of launchers) killDaemons(l);
+      if (base) fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    function setup(
+      cfg: FixtureConfig = {},
+      repoOpts: { layout?: Layout; deep?: boolean } = {},
+    ): { dir: string; repo: Repo; launcher: Launcher; env: NodeJS.ProcessEnv } {
+      const dir = path.join(base, `t${n++}`);
+      fs.mkdirSync(dir);
+      const repo = makeRepo(dir, repoOpts);
+      const launcher = writeLauncher(dir, cfg);
+      launchers.push(launcher);
+      const env = shimEnv(repo, {
+        GIT_FSMOND_LAUNCHER: launcher.path,
+        NODE_EXTRA_CA_CERTS: CA,
+        ...SLOW_OK,
+      });
+      return { dir, repo, launcher, env };
+    }
+
+    it(
+      'cold start: starts `<launcher> daemon <root>` detached and answers from it',
+      T,
+      async () => {
+        const { repo, launcher, env } = setup({ paths: ['a'] });
+        const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+        const [ev] = listening(launcher);
+        assert.ok(ev, 'the stand-in never listened');
+        assertAnswerFrom(r, ev.pid, 'a\0');
+        const all = starts(launcher);
+        assert.equal(all.length, 2, JSON.stringify(all)); // start + listening
+        assert.deepEqual(ev.argv, ['daemon', fs.realpathSync(repo.root)]);
+        assert.equal(ev.cwd, '/');
+        assert.equal(ev.hasExtraCaCerts, false);
+        assert.equal(ev.gitDirEnv, null);
+        assert.deepEqual(ev.stdio, ['/dev/null', '/dev/null', '/dev/null']);
+        if (shim.name === 'C') {
+          // The flock lives here (the Node shim locks an abstract socket instead).
+          const st = fs.statSync(path.join(repo.gitdir, 'fsmond'));
+          assert.equal(st.mode & 0o777, 0o700);
+        }
+        // The next query uses the running daemon.
+        const r2 = await run(shim, ['2', 'tok2'], { cwd: repo.root, env });
+        assertAnswerFrom(r2, ev.pid, 'a\0');
+        assert.equal(listening(launcher).length, 1);
+        assert.deepEqual(
+          requests(launcher).map((q) => q.payload),
+          ['tok', 'tok2'],
+        );
+      },
+    );
+
+    it('cold start with the default 2 s start budget', T, async () => {
+      const { repo, launcher, env } = setup({ paths: [] });
+      delete env.GIT_FSMOND_HOOK_TIMEOUT_MS;
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      const [ev] = listening(launcher);
+      assert.ok(ev, 'the stand-in never listened');
+      assertAnswerFrom(r, ev.pid, '');
+    });
+
+    it(
+      'cold start with a relative GIT_DIR over 107 bytes: the daemon gets it absolute',
+      T,
+      async () => {
+        const { repo, launcher, env } = setup(
+          { paths: ['b'] },
+          { layout: 'gitdir-env-rel', deep: true },
+        );
+        assert.ok(!path.isAbsolute(env.GIT_DIR ?? '/'));
+        const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+        const [ev] = listening(launcher);
+        assert.ok(ev, 'the stand-in never listened');
+        assertAnswerFrom(r, ev.pid, 'b\0');
+        assert.equal(ev.gitDirEnv, fs.realpathSync(repo.gitdir));
+        assert.ok(fs.statSync(path.join(repo.gitdir, SOCK_NAME)).isSocket());
+      },
+    );
+
+    it('stale socket left by a SIGKILLed daemon: restarts at once', T, async () => {
+      const { repo, launcher, env } = setup({ paths: ['c'] });
+      const first = await startDaemon(repo, launcher);
+      process.kill(first, 'SIGKILL');
+      await waitGone(first);
+      assert.ok(fs.statSync(path.join(repo.gitdir, SOCK_NAME)).isSocket(), 'socket file gone');
+      assert.equal(await socketLive(repo), false);
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      const ls = listening(launcher);
+      assert.equal(ls.length, 2);
+      assert.notEqual(ls[1].pid, first);
+      assertAnswerFrom(r, ls[1].pid, 'c\0');
+    });
+
+    it('eight shims at once on a cold worktree start exactly one daemon', T, async () => {
+      // The stand-in waits before listening, so that every shim finds nothing there.
+      const { repo, launcher, env } = setup({ paths: ['d'], startDelayMs: 300 });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => run(shim, ['2', `tok${i}`], { cwd: repo.root, env })),
+      );
+      const all = starts(launcher);
+      assert.deepEqual(
+        all.map((s) => s.event),
+        ['start', 'listening'],
+        `more than one daemon was started: ${JSON.stringify(all)}`,
+      );
+      for (const r of results) assertAnswerFrom(r, all[0].pid, 'd\0');
+      assert.deepEqual(
+        requests(launcher)
+          .map((q) => q.payload)
+          .sort(),
+        Array.from({ length: 8 }, (_, i) => `tok${i}`),
+      );
+    });
+
+    it('launcher missing or not executable: unavailable answer, exit 0', T, async () => {
+      const { dir, repo, env } = setup();
+      assertUnavailable(
+        await run(shim, ['2', 'tok'], {
+          cwd: repo.root,
+          env: { ...env, GIT_FSMOND_LAUNCHER: path.join(dir, 'does-not-exist') },
+        }),
+      );
+      const plain = path.join(dir, 'not-executable');
+      fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
+      assertUnavailable(
+        await run(shim, ['2', 'tok'], {
+          cwd: repo.root,
+          env: { ...env, GIT_FSMOND_LAUNCHER: plain },
+        }),
+      );
+      assert.equal(fs.existsSync(path.join(repo.gitdir, SOCK_NAME)), false);
+    });
+
+    it('launcher that exits at once: unavailable answer, exit 0', T, async () => {
+      const { dir, repo, env } = setup();
+      const ran = path.join(dir, 'ran');
+      const script = writeScript(dir, 'quitter', `echo "$@" > '${ran}'; exit 0`);
+      const r = await run(shim, ['2', 'tok'], {
+        cwd: repo.root,
+        env: { ...env, GIT_FSMOND_LAUNCHER: script, GIT_FSMOND_HOOK_TIMEOUT_MS: '1500' },
+      });
+      assertUnavailable(r);
+      await waitFor('the launcher to run', () => fs.existsSync(ran) || undefined);
+      assert.equal(fs.readFileSync(ran, 'utf8'), `daemon ${fs.realpathSync(repo.root)}\n`);
+    });
+
+    it(
+      'a daemon too slow to listen: unavailable now, answered later without a second start',
+      T,
+      async () => {
+        const { repo, launcher, env } = setup({ paths: ['e'], startDelayMs: 1500 });
+        const r = await run(shim, ['2', 'tok'], {
+          cwd: repo.root,
+          env: { ...env, GIT_FSMOND_HOOK_TIMEOUT_MS: '300' },
+        });
+        assertUnavailable(r);
+        const ev = await waitFor('the slow stand-in to listen', () => listening(launcher)[0]);
+        const r2 = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+        assertAnswerFrom(r2, ev.pid, 'e\0');
+        assert.equal(starts(launcher).filter((s) => s.event === 'start').length, 1);
+      },
+    );
+  });
+}
