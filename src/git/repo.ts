@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A refusal or failure the CLI prints as one line. */
+export class RepoError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not-a-repo' | 'bare' | 'remote' | 'git-missing',
+  ) {
+    super(message);
+  }
+}
+
+export interface RepoInfo {
+  /** Absolute worktree root. */
+  worktree: string;
+  /** Absolute git dir of this worktree (`.git`, or `<common>/worktrees/<name>` when linked). */
+  gitDir: string;
+  /** Absolute common dir (shared by linked worktrees). */
+  commonDir: string;
+  /** True when `.git` in the worktree is a file (linked worktree or absorbed submodule). */
+  gitDirIsExternal: boolean;
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('git', args, { cwd, encoding: 'utf8', maxBuffer: 1 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT' && !e.stderr)
+      throw new RepoError('git is not installed', 'git-missing');
+    if (e.code === 'ENOENT') throw new RepoError(`no such directory: '${cwd}'`, 'not-a-repo');
+    throw e;
+  }
+}
+
+/** Finds the worktree and git dirs for `dir`, refusing bare repositories and non-repositories. */
+export async function discoverRepo(dir: string): Promise<RepoInfo> {
+  const abs = path.resolve(dir);
+  let out: string;
+  try {
+    out = await git(abs, [
+      'rev-parse',
+      '--is-bare-repository',
+      '--absolute-git-dir',
+      '--git-common-dir',
+    ]);
+  } catch (err) {
+    if (err instanceof RepoError) throw err;
+    throw new RepoError(`not a git repository: '${abs}'`, 'not-a-repo');
+  }
+  const [bare, gitDir, common] = out.split('\n');
+  if (bare === 'true') {
+    throw new RepoError(`bare repository '${abs}' is incompatible with fsmonitor`, 'bare');
+  }
+  let top: string;
+  try {
+    top = (await git(abs, ['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    throw new RepoError(`'${abs}' is inside a git dir, not a worktree`, 'not-a-repo');
+  }
+  if (!top) throw new RepoError(`'${abs}' has no worktree`, 'not-a-repo');
+  const absGitDir = gitDir!;
+  return {
+    worktree: top,
+    gitDir: absGitDir,
+    commonDir: path.resolve(abs, common!),
+    gitDirIsExternal: absGitDir !== path.join(top, '.git'),
+  };
+}
+
+/** Reads every `fsmond.*`, `fsmonitor.*` and `core.*` key (lower-cased names, last value wins). */
+export async function readConfig(worktree: string): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  let out = '';
+  try {
+    out = await git(worktree, ['config', '-z', '--get-regexp', '^(fsmond|fsmonitor|core)\\.']);
+  } catch {
+    return map; // exit 1 means "no such keys"
+  }
+  for (const entry of out.split('\0')) {
+    if (!entry) continue;
+    const nl = entry.indexOf('\n');
+    const key = (nl < 0 ? entry : entry.slice(0, nl)).toLowerCase();
+    map.set(key, nl < 0 ? 'true' : entry.slice(nl + 1));
+  }
+  return map;
+}
+
+/** git's boolean parsing: true/yes/on/1 (and any non-zero integer) are true. */
+export function configBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', 'on'].includes(v)) return true;
+  if (['false', 'no', 'off', ''].includes(v)) return false;
+  const n = Number(v);
+  return Number.isFinite(n) ? n !== 0 : fallback;
+}
+
+export function configInt(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(-?\d+)([kmg]?)$/i.exec(value.trim());
+  if (!m) return fallback;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
+  return Number(m[1]) * mult;
+}

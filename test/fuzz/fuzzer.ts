@@ -1,0 +1,145 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  daemonStatus,
+  makeRepo,
+  startDaemon,
+  statusOracle,
+  statusWithMonitor,
+  stopDaemon,
+  tempDir,
+} from '../helpers/git.js';
+import { DEFAULT_WEIGHTS, OPS, type OpContext } from './ops.js';
+import { Rng } from './random.js';
+
+export interface FuzzOptions {
+  seed: number;
+  rounds: number;
+  /** Operation weights; 0 disables one. */
+  weights?: Record<string, number>;
+  maxOpsPerRound?: number;
+  untrackedCache?: boolean;
+  /** Keep going after a failure (each later round is still compared). */
+  keepGoing?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface FuzzFailure {
+  seed: number;
+  round: number;
+  ops: string[];
+  withMonitor: string;
+  oracle: string;
+}
+
+export interface FuzzResult {
+  seed: number;
+  rounds: number;
+  failures: FuzzFailure[];
+  opCounts: Record<string, number>;
+  /** Answers the daemon(s) gave, and how many of them were `/`. */
+  answers: number;
+  trivialAnswers: number;
+  restarts: number;
+}
+
+function pickOp(rng: Rng, weights: Record<string, number>): string {
+  const entries = Object.entries(weights).filter(([, w]) => w > 0);
+  let r = rng.next() * entries.reduce((s, [, w]) => s + w, 0);
+  for (const [name, w] of entries) {
+    r -= w;
+    if (r < 0) return name;
+  }
+  return entries.at(-1)![0];
+}
+
+/**
+ * The differential fuzzer: random mutations, then `git status` through git-fsmond against
+ * `git status` without any monitor. Any difference is a wrong answer.
+ */
+export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
+  const rng = new Rng(opts.seed);
+  const weights = { ...DEFAULT_WEIGHTS, ...opts.weights };
+  const parent = tempDir('fsmond-fuzz-');
+  const wt = makeRepo({ parent, untrackedCache: opts.untrackedCache ?? true });
+  const outside = path.join(parent, 'outside');
+  fs.mkdirSync(outside);
+  const result: FuzzResult = {
+    seed: opts.seed,
+    rounds: 0,
+    failures: [],
+    opCounts: {},
+    answers: 0,
+    trivialAnswers: 0,
+    restarts: 0,
+  };
+  let child: ChildProcess | null = await startDaemon(wt);
+  const tally = async () => {
+    const s = await daemonStatus(wt);
+    if (s) {
+      result.answers += s.answers;
+      result.trivialAnswers += s.trivialAnswers;
+    }
+  };
+  /** SIGKILL, so the shim must restart it and the new daemon must answer `/` to old tokens. */
+  const killDaemon = async () => {
+    const s = await daemonStatus(wt);
+    if (!s) return null;
+    result.answers += s.answers;
+    result.trivialAnswers += s.trivialAnswers;
+    process.kill(s.pid, 'SIGKILL');
+    child = null;
+    result.restarts++;
+    return `kill -9 daemon ${s.pid}`;
+  };
+  const ctx: OpContext = {
+    rng,
+    wt,
+    root: Buffer.from(wt),
+    outside: Buffer.from(outside),
+  };
+  try {
+    statusWithMonitor(wt);
+    for (let round = 1; round <= opts.rounds; round++) {
+      const ops: string[] = [];
+      for (let i = rng.int(1, opts.maxOpsPerRound ?? 8); i > 0; i--) {
+        const name = pickOp(rng, weights);
+        const did = name === 'restartDaemon' ? await killDaemon() : OPS[name]!(ctx);
+        if (did) {
+          ops.push(did);
+          result.opCounts[name] = (result.opCounts[name] ?? 0) + 1;
+        }
+      }
+      const withMonitor = statusWithMonitor(wt);
+      const oracle = statusOracle(wt);
+      result.rounds = round;
+      if (withMonitor !== oracle) {
+        const failure = { seed: opts.seed, round, ops, withMonitor, oracle };
+        result.failures.push(failure);
+        opts.log?.(describeFailure(failure));
+        if (!opts.keepGoing) break;
+      }
+      if (round % 25 === 0)
+        opts.log?.(`seed ${opts.seed}: ${round} rounds, ${result.failures.length} failures`);
+    }
+    await tally();
+  } finally {
+    await stopDaemon(wt).catch(() => {});
+    child?.kill('SIGKILL');
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
+  return result;
+}
+
+export function describeFailure(f: FuzzFailure): string {
+  return [
+    `WRONG ANSWER: seed ${f.seed}, round ${f.round}`,
+    'operations this round:',
+    ...f.ops.map((o) => `  ${o}`),
+    '--- git status with git-fsmond',
+    f.withMonitor,
+    '--- git status without a monitor',
+    f.oracle,
+  ].join('\n');
+}

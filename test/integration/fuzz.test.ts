@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { describeFailure, runFuzz } from '../fuzz/fuzzer.js';
+
+// A short run in every `npm test`; `npm run fuzz -- --rounds N --seed S` runs long ones.
+for (const [seed, untrackedCache] of [
+  [101, true],
+  [202, false],
+] as const) {
+  test(`differential fuzz: seed ${seed}, untracked cache ${untrackedCache}`, {
+    timeout: 300_000,
+  }, async () => {
+    const r = await runFuzz({ seed, rounds: 25, untrackedCache });
+    assert.equal(r.failures.length, 0, r.failures.map(describeFailure).join('\n\n'));
+    assert.equal(r.rounds, 25);
+    // Without incremental answers the comparison would prove nothing.
+    assert.ok(
+      r.answers - r.trivialAnswers >= r.rounds / 2,
+      `only ${r.answers - r.trivialAnswers} incremental answers`,
+    );
+  });
+}
+
+test('differential fuzz with daemon restarts: old tokens are never trusted', {
+  timeout: 300_000,
+}, async () => {
+  const r = await runFuzz({ seed: 303, rounds: 20, weights: { restartDaemon: 3 } });
+  assert.equal(r.failures.length, 0, r.failures.map(describeFailure).join('\n\n'));
+  assert.ok(r.restarts > 0, 'the run restarted the daemon at least once');
+});
