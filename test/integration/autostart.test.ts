@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { socketState } from '../../src/ipc/index.js';
+import {
+  C_SHIM,
+  daemonStatus,
+  GIT_ENV,
+  gitDirOf,
+  makeRepo,
+  NODE_SHIM,
+  socketOf,
+  statusOracle,
+  statusWithMonitor,
+  stopDaemon,
+  waitFor,
+} from '../helpers/git.js';
+
+const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
+
+/** git status as its own process, with stderr captured, so concurrent runs are real. */
+function gitStatusAsync(
+  wt: string,
+  env: NodeJS.ProcessEnv = GIT_ENV,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('git', STATUS, { cwd: wt, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function daemonLog(wt: string): string {
+  try {
+    return fs.readFileSync(path.join(gitDirOf(wt), 'fsmond', 'daemon.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const shims = [
+  ['C', C_SHIM],
+  ['Node', NODE_SHIM],
+] as const;
+
+for (const [kind, shim] of shims) {
+  describe(`automatic start through the ${kind} shim, with real git`, {
+    skip: !fs.existsSync(shim),
+  }, () => {
+    test('cold start: the first git command starts the daemon and gets a correct answer', async () => {
+      const wt = makeRepo({ shim });
+      try {
+        assert.equal(await socketState(socketOf(wt)), 'not-found');
+        fs.writeFileSync(path.join(wt, 'new.txt'), 'new\n');
+        const first = await gitStatusAsync(wt);
+        assert.equal(first.code, 0);
+        assert.equal(first.stderr, '');
+        assert.equal(first.stdout, statusOracle(wt));
+        const s = await daemonStatus(wt);
+        assert.ok(s, 'a daemon answers on the socket');
+        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+        statusWithMonitor(wt);
+        fs.appendFileSync(path.join(wt, 'src/a.txt'), 'edit\n');
+        const before = (await daemonStatus(wt))!;
+        assert.equal(statusWithMonitor(wt), statusOracle(wt));
+        const after = (await daemonStatus(wt))!;
+        assert.equal(
+          after.trivialAnswers,
+          before.trivialAnswers,
+          'the warm answer was incremental',
+        );
+      } finally {
+        await stopDaemon(wt);
+      }
+    });
+
+    test('stale socket: a daemon killed with SIGKILL is replaced at once', async () => {
+      const wt = makeRepo({ shim });
+      try {
+        statusWithMonitor(wt);
+        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+        const old = (await daemonStatus(wt))!;
+        process.kill(old.pid, 'SIGKILL');
+        await waitFor(
+          'socket to be stale',
+          async () => (await socketState(socketOf(wt))) === 'not-listening',
+        );
+        fs.rmSync(path.join(wt, 'src/a.txt'));
+        const r = await gitStatusAsync(wt);
+        assert.equal(r.code, 0);
+        assert.equal(r.stderr, '');
+        assert.equal(r.stdout, statusOracle(wt), 'the deletion is seen: no old token is trusted');
+        const fresh = await daemonStatus(wt);
+        assert.ok(fresh && fresh.pid !== old.pid, 'a new daemon serves');
+      } finally {
+        await stopDaemon(wt);
+      }
+    });
+
+    test('eight git commands at once on a cold worktree start exactly one daemon', async () => {
+      const wt = makeRepo({ shim });
+      try {
+        fs.writeFileSync(path.join(wt, 'untracked'), 'u\n');
+        const runs = await Promise.all(Array.from({ length: 8 }, () => gitStatusAsync(wt)));
+        const oracle = statusOracle(wt);
+        for (const r of runs) {
+          assert.equal(r.code, 0);
+          assert.equal(r.stderr, '');
+          assert.equal(r.stdout, oracle);
+        }
+        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+        const log = daemonLog(wt);
+        assert.equal(log.match(/listening on/g)?.length, 1, log);
+        assert.doesNotMatch(log, /not starting/, 'no second daemon was even spawned');
+      } finally {
+        await stopDaemon(wt);
+      }
+    });
+
+    test('a daemon that cannot start costs a full scan, never a wrong answer or an error', async () => {
+      const wt = makeRepo({ shim });
+      const env = { ...GIT_ENV, GIT_FSMOND_LAUNCHER: '/bin/false' };
+      fs.appendFileSync(path.join(wt, 'README.md'), 'edit\n');
+      fs.writeFileSync(path.join(wt, 'untracked'), 'u\n');
+      const r = await gitStatusAsync(wt, env);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, '', 'git shows the user nothing');
+      assert.equal(r.stdout, statusOracle(wt));
+      assert.notEqual(await socketState(socketOf(wt)), 'listening');
+      const again = await gitStatusAsync(wt, env);
+      assert.equal(again.stdout, statusOracle(wt), 'the never-valid token is not trusted later');
+    });
+  });
+}
