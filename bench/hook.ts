@@ -28,6 +28,7 @@ import {
   waitFor,
   writeLauncher,
 } from '../test/helpers/hook-harness.js';
+import { onPath, stats, timeCommands } from './measure.js';
 
 interface Options {
   runs: number;
@@ -60,19 +61,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const file = path.join(dir || '.', name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 interface Variant {
   name: string;
   cmd: string;
@@ -86,12 +74,6 @@ function checkAnswer(stdout: Buffer): string | null {
   if (UNAVAILABLE.test(text)) return 'unavailable answer';
   if (text.indexOf('\0') <= 0) return `invalid answer ${JSON.stringify(text.slice(0, 80))}`;
   return null;
-}
-
-function stats(ms: number[]): { median: number; p95: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-  return { median: at(0.5), p95: at(0.95) };
 }
 
 function sendQuit(gitdir: string): Promise<void> {
@@ -167,63 +149,26 @@ async function main(): Promise<void> {
       }
     }
 
-    const hyperfine = opts.hyperfine ? onPath('hyperfine') : null;
-    const times = new Map<string, number[]>();
-    const failures = new Map<string, number>();
     const load = os.loadavg()[0].toFixed(1);
-    if (hyperfine) {
-      const json = path.join(base, 'hyperfine.json');
-      const cmds = variants.map((v) => [v.cmd, ...v.args].map((a) => `'${a}'`).join(' '));
-      const names = variants.flatMap((v) => ['--command-name', v.name]);
-      const r = spawnSync(
-        hyperfine,
-        [
-          '-N',
-          '--warmup',
-          '10',
-          '--runs',
-          String(opts.runs),
-          '--export-json',
-          json,
-          ...names,
-          ...cmds,
-        ],
-        { cwd: repo.root, env, stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      if (r.status !== 0) throw new Error(`hyperfine failed (exit ${r.status})`);
-      const out = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: { times: number[] }[] };
-      variants.forEach((v, i) => {
-        times.set(
-          v.name,
-          out.results[i].times.map((s) => s * 1000),
-        );
-      });
-      console.log(`method: hyperfine -N, ${opts.runs} runs each`);
-    } else {
-      for (const v of variants) {
-        times.set(v.name, []);
-        failures.set(v.name, 0);
-      }
-      for (let i = 0; i < opts.runs; i++) {
-        for (let j = 0; j < variants.length; j++) {
-          const v = variants[(i + j) % variants.length];
-          const start = process.hrtime.bigint();
-          const r = spawnSync(v.cmd, v.args, {
-            cwd: repo.root,
-            env,
-            stdio: ['ignore', 'pipe', 'ignore'],
-          });
-          const ms = Number(process.hrtime.bigint() - start) / 1e6;
-          times.get(v.name)?.push(ms);
-          if (r.status !== 0 || v.check?.(r.stdout)) {
-            failures.set(v.name, (failures.get(v.name) ?? 0) + 1);
-          }
-        }
-      }
-      console.log(
-        `method: spawnSync loop with process.hrtime, ${opts.runs} runs each, interleaved`,
-      );
-    }
+    const r = timeCommands(
+      variants.map((v) => ({
+        name: v.name,
+        args: [v.cmd, ...v.args],
+        check: v.check ?? undefined,
+      })),
+      {
+        cwd: repo.root,
+        env,
+        runs: opts.runs,
+        warmup: 10,
+        hyperfine: opts.hyperfine,
+        scratch: base,
+      },
+    );
+    const hyperfine = r.method.startsWith('hyperfine');
+    const times = r.times;
+    const failures = r.bad;
+    console.log(`method: ${r.method}`);
     const loadAfter = os.loadavg()[0].toFixed(1);
     console.log(
       `load average ${load} -> ${loadAfter}; NODE_EXTRA_CA_CERTS ${

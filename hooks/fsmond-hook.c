@@ -9,6 +9,11 @@
  * stderr. The one exception: if stdout itself fails mid-write it exits 1, because a partial
  * list would be wrong and a failed hook is not.
  *
+ * Cold path only (nothing listens on the default socket): `<gitdir>/fsmond/socket` names the
+ * socket when the daemon had to put it elsewhere (fsmonitor.socketDir), and a fresh
+ * `<gitdir>/fsmond/refused` (written by a daemon that refused to start, younger than 60 s)
+ * means "answer / at once, start nothing".
+ *
  * Environment: GIT_DIR (git dir, relative to the worktree root if relative);
  * GIT_FSMOND_LAUNCHER (absolute path of the program run as `<launcher> daemon <root>`,
  * default `<pkg>/bin/git-fsmond`); GIT_FSMOND_HOOK_TIMEOUT_MS (for tests only: when set, it
@@ -34,6 +39,9 @@
 #include <unistd.h>
 
 #define SOCK_NAME "fsmonitor--daemon.ipc"
+#define POINTER "fsmond/socket"
+#define REFUSED "fsmond/refused"
+#define REFUSED_FRESH_S 60
 #define PKT_MAX 65520 /* header + payload */
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define ANSWER_MAX ((size_t)1 << 30)
@@ -111,20 +119,74 @@ static int enter_gitdir(void) {
   return chdir(buf + 8);
 }
 
-/* Non-blocking connect to the socket (cwd is the git dir, so the name is always short and
- * a long git dir path is no problem). A full backlog gives EAGAIN instead of blocking. */
-static int try_connect(void) {
+/* Non-blocking connect to `name` (short: relative to the cwd). A full backlog gives EAGAIN
+ * instead of blocking. */
+static int connect_name(const char *name) {
+  struct sockaddr_un a;
+  size_t n = strlen(name);
+  if (n >= sizeof a.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  struct sockaddr_un a;
   memset(&a, 0, sizeof a);
   a.sun_family = AF_UNIX;
-  memcpy(a.sun_path, SOCK_NAME, sizeof SOCK_NAME);
+  memcpy(a.sun_path, name, n);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
   int e = errno;
   close(fd);
   errno = e;
   return -1;
+}
+
+/* The hot path: cwd is the git dir, so the name is always short whatever the path. */
+static int try_connect(void) { return connect_name(SOCK_NAME); }
+
+/* The socket the pointer file names, if it is a socket of ours. ENOENT when there is none. */
+static int connect_pointer(void) {
+  char p[PATH_MAX];
+  int f = open(POINTER, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  ssize_t n = -1;
+  if (f >= 0) {
+    n = read(f, p, sizeof p - 1);
+    close(f);
+  }
+  while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) n--;
+  struct stat st;
+  if (n < 2 || p[0] != '/') goto none;
+  p[n] = '\0';
+  if (lstat(p, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) goto none;
+  char *base = strrchr(p, '/') + 1;
+  if ((size_t)n < sizeof ((struct sockaddr_un *)0)->sun_path) return connect_name(p);
+  /* Too long for sun_path: connect by its name from its directory, as git does. */
+  int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (here < 0) return -1;
+  base[-1] = '\0';
+  int fd = -1;
+  if (chdir(*p ? p : "/") == 0) fd = connect_name(base);
+  int e = errno;
+  if (fchdir(here) < 0) fail(); /* the spawn lock and the pointer are relative to the git dir */
+  close(here);
+  errno = e;
+  return fd;
+none:
+  errno = ENOENT;
+  return -1;
+}
+
+/* Cold path: the default socket, else the one the pointer names. */
+static int try_connect_any(void) {
+  int fd = try_connect();
+  return fd < 0 && errno == ENOENT ? connect_pointer() : fd;
+}
+
+/* A daemon refused to start for a lasting reason a moment ago: starting another is futile. */
+static int refused_fresh(void) {
+  struct stat st;
+  if (stat(REFUSED, &st) < 0) return 0;
+  time_t age = time(NULL) - st.st_mtime;
+  return age > -REFUSED_FRESH_S && age < REFUSED_FRESH_S;
 }
 
 static void close_from_3(void) {
@@ -180,15 +242,16 @@ static int spawn_daemon(const char *root) {
 }
 
 /* Nothing listens (ENOENT/ECONNREFUSED): whoever holds <gitdir>/fsmond/spawn.lock checks
- * once more and starts the daemon; everyone polls until the socket accepts or time runs out.
- * The lock is a flock, so a holder that dies releases it. */
+ * once more and starts the daemon; everyone polls until the socket accepts, time runs out,
+ * or the daemon leaves a refusal. The lock is a flock, so a holder that dies releases it. */
 static int connect_or_start(const char *root, long long wait) {
   long long end = now_ms() + wait;
   int lock = -1, held = 0, spawned = 0, fd;
   for (;;) {
-    if ((fd = try_connect()) >= 0) break;
+    if ((fd = try_connect_any()) >= 0) break;
     int e = errno;
     if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN) break;
+    if (e != EAGAIN && refused_fresh()) break;
     if (e != EAGAIN && !spawned) {
       if (held) {
         if (spawn_daemon(root) < 0) break;

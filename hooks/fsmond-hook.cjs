@@ -13,6 +13,9 @@ const net = require('node:net');
 const path = require('node:path');
 
 const SOCK_NAME = 'fsmonitor--daemon.ipc';
+const POINTER = path.join('fsmond', 'socket');
+const REFUSED = path.join('fsmond', 'refused');
+const REFUSED_FRESH_MS = 60_000;
 const PKT_MAX = 65520;
 const PKT_DATA_MAX = PKT_MAX - 4;
 const envTimeout = Number.parseInt(process.env.GIT_FSMOND_HOOK_TIMEOUT_MS || '', 10);
@@ -57,14 +60,14 @@ function findGitdir(root) {
 }
 
 // Node 20 silently truncates socket paths over 107 bytes (trap T12): connect to a relative
-// name from inside the git dir instead. net.connect calls connect(2) synchronously.
-function connect(gitdir, sockPath, cb) {
+// name from inside the socket's directory instead. net.connect calls connect(2) synchronously.
+function connect(sockPath, cb) {
   let s;
   if (Buffer.byteLength(sockPath) > 107) {
     const cwd = process.cwd();
-    process.chdir(gitdir);
+    process.chdir(path.dirname(sockPath));
     try {
-      s = net.connect(SOCK_NAME);
+      s = net.connect(`./${path.basename(sockPath)}`);
     } finally {
       process.chdir(cwd);
     }
@@ -77,6 +80,48 @@ function connect(gitdir, sockPath, cb) {
     s.removeListener('error', onError);
     cb(null, s);
   });
+}
+
+// The socket `fsmond/socket` names (the daemon put it elsewhere: fsmonitor.socketDir), if it
+// is a socket of ours; null otherwise.
+function pointedSocket(gitdir) {
+  try {
+    const fd = fs.openSync(
+      path.join(gitdir, POINTER),
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+    );
+    let p;
+    try {
+      p = fs.readFileSync(fd, 'utf8').replace(/[\r\n]+$/, '');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const st = fs.lstatSync(p);
+    const mine = !process.geteuid || st.uid === process.geteuid();
+    return path.isAbsolute(p) && st.isSocket() && mine ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+// Cold path: the default socket, else the one the pointer names.
+function connectAny(gitdir, sockPath, cb) {
+  connect(sockPath, (err, s) => {
+    if (err?.code !== 'ENOENT') return cb(err, s);
+    const other = pointedSocket(gitdir);
+    if (other) connect(other, cb);
+    else cb(err, null);
+  });
+}
+
+// A daemon refused to start for a lasting reason a moment ago: starting another is futile.
+function refusedFresh(gitdir) {
+  try {
+    const age = Date.now() - fs.statSync(path.join(gitdir, REFUSED)).mtimeMs;
+    return age > -REFUSED_FRESH_MS && age < REFUSED_FRESH_MS;
+  } catch {
+    return false;
+  }
 }
 
 // The spawn lock: listening on an abstract socket is exclusive and dies with its holder.
@@ -111,7 +156,8 @@ function spawnDaemon(root, gitdir) {
 }
 
 // Nothing listens (ENOENT/ECONNREFUSED): the holder of the spawn lock checks once more and
-// starts the daemon; everyone polls until the socket accepts or time runs out.
+// starts the daemon; everyone polls until the socket accepts, time runs out, or the daemon
+// leaves a refusal.
 function connectOrStart(root, gitdir, sockPath, cb) {
   const end = Date.now() + SPAWN_WAIT_MS;
   let held = null; // the spawn lock, once we hold it
@@ -121,10 +167,11 @@ function connectOrStart(root, gitdir, sockPath, cb) {
     setTimeout(attempt, 2);
   };
   const attempt = () =>
-    connect(gitdir, sockPath, (err, s) => {
+    connectAny(gitdir, sockPath, (err, s) => {
       if (!err) return cb(s);
       const code = err.code;
       if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'EAGAIN') fail();
+      if (code !== 'EAGAIN' && refusedFresh(gitdir)) fail();
       if (code === 'EAGAIN' || spawned) return retry();
       if (held) {
         spawned = true;
@@ -183,7 +230,7 @@ function main() {
   const root = process.cwd();
   const gitdir = findGitdir(root);
   const sockPath = path.join(gitdir, SOCK_NAME);
-  connect(gitdir, sockPath, (err, s) => {
+  connect(sockPath, (err, s) => {
     if (!err) return query(s, token);
     if (err.code !== 'ENOENT' && err.code !== 'ECONNREFUSED' && err.code !== 'EAGAIN') fail();
     connectOrStart(root, gitdir, sockPath, (s2) => query(s2, token));

@@ -1,40 +1,99 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { STATUS_REQUEST } from '../daemon/index.js';
-import { type RepoInfo, socketPathFor } from '../git/index.js';
+import { DAEMON_LOG, STATUS_REQUEST, settingsFrom } from '../daemon/index.js';
+import {
+  filesystemOf,
+  type RepoInfo,
+  readConfig,
+  socketPathFor,
+  stateDirFor,
+} from '../git/index.js';
 import { sendRequest, socketState } from '../ipc/index.js';
+import { CliError, LAUNCHER } from './common.js';
 
-/** A failure the CLI reports as one line and a non-zero exit. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { CliError, LAUNCHER, PACKAGE_ROOT } from './common.js';
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const LAUNCHER = path.join(PACKAGE_ROOT, 'bin', 'git-fsmond');
-
-export type DaemonStatus = Record<string, unknown> & { pid: number; watching: boolean };
+export type DaemonStatus = Record<string, unknown> & {
+  pid: number;
+  watching: boolean;
+  watchedDirectories: number;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export const logPathFor = (repo: RepoInfo) => path.join(stateDirFor(repo.gitDir), DAEMON_LOG);
+
+/**
+ * Where the daemon listens: `<gitdir>/fsmonitor--daemon.ipc`, or, when the git dir cannot hold
+ * a socket, wherever the daemon's pointer file `<gitdir>/fsmond/socket` says (looked up as the
+ * shims do it).
+ */
+export function socketOf(repo: RepoInfo): string {
+  const inGitDir = socketPathFor(repo.gitDir);
+  if (fs.existsSync(inGitDir)) return inGitDir;
+  try {
+    const p = fs.readFileSync(path.join(stateDirFor(repo.gitDir), 'socket'), 'utf8').trim();
+    if (path.isAbsolute(p)) return p;
+  } catch {
+    // no pointer: the git dir it is
+  }
+  return inGitDir;
+}
+
+/**
+ * Why the last start was refused, as the daemon recorded it in `<gitdir>/fsmond/refused` (it
+ * removes the file once a start succeeds); only if recorded at or after `sinceMs`.
+ */
+export function lastRefusal(repo: RepoInfo, sinceMs = 0): string | null {
+  const file = path.join(stateDirFor(repo.gitDir), 'refused');
+  try {
+    if (fs.statSync(file).mtimeMs + 1000 < sinceMs) return null; // coarse mtimes
+    return fs.readFileSync(file, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 export async function isListening(repo: RepoInfo): Promise<boolean> {
-  return (await socketState(socketPathFor(repo.gitDir))) === 'listening';
+  return (await socketState(socketOf(repo))) === 'listening';
 }
 
 /** The daemon's own status snapshot, or null when nothing answers on the socket. */
 export async function fetchStatus(repo: RepoInfo, timeoutMs = 3000): Promise<DaemonStatus | null> {
   try {
-    const raw = await sendRequest(socketPathFor(repo.gitDir), Buffer.from(STATUS_REQUEST), {
+    const raw = await sendRequest(socketOf(repo), Buffer.from(STATUS_REQUEST), {
       timeoutMs,
     });
     return JSON.parse(raw.toString('utf8')) as DaemonStatus;
   } catch {
     return null;
+  }
+}
+
+/** One request to the running daemon; "not running" and "not answering" are one-line errors. */
+export async function request(repo: RepoInfo, payload: string): Promise<Buffer> {
+  const socket = socketOf(repo);
+  try {
+    return await sendRequest(socket, Buffer.from(payload, 'utf8'), { timeoutMs: 10_000 });
+  } catch (err) {
+    if ((await socketState(socket)) !== 'listening') throw notRunning(repo);
+    throw new CliError(
+      `the daemon for '${repo.worktree}' did not answer: ${(err as Error).message}`,
+    );
+  }
+}
+
+export const notRunning = (repo: RepoInfo) =>
+  new CliError(`no daemon is running for '${repo.worktree}'`);
+
+/** The daemon refuses network filesystems (as git does); say so before changing anything. */
+export async function refuseRemote(repo: RepoInfo): Promise<void> {
+  const fsInfo = await filesystemOf(repo.worktree);
+  if (fsInfo.remote && !settingsFrom(await readConfig(repo.worktree)).allowRemote) {
+    throw new CliError(
+      `'${repo.worktree}' is on a network filesystem (${fsInfo.name}), where change notifications are unreliable; set fsmonitor.allowRemote=true to use it anyway`,
+    );
   }
 }
 
@@ -53,7 +112,9 @@ export async function startDaemon(
   repo: RepoInfo,
   opts: { timeoutMs: number; waitWatching: boolean; onProgress?: (s: DaemonStatus) => void },
 ): Promise<DaemonStatus> {
-  if (await isListening(repo)) throw new CliError(`already running for '${repo.worktree}'`);
+  const running = await fetchStatus(repo);
+  if (running) throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
+  const spawnedAt = Date.now();
   const child = spawn(LAUNCHER, ['daemon', repo.worktree], {
     detached: true,
     stdio: 'ignore',
@@ -69,19 +130,28 @@ export async function startDaemon(
   });
   child.unref();
   const deadline = Date.now() + opts.timeoutMs;
+  let last: DaemonStatus | null = null;
   while (Date.now() < deadline) {
     const status = (await isListening(repo)) ? await fetchStatus(repo) : null;
     if (status) {
+      last = status;
       opts.onProgress?.(status);
       if (!opts.waitWatching || status.watching) return status;
     } else if (exited !== null) {
+      const refusal = lastRefusal(repo, spawnedAt);
+      if (refusal) throw new CliError(`the daemon refused to start: ${refusal}`);
       throw new CliError(
-        `daemon exited with code ${exited} before listening; see '${path.join(repo.gitDir, 'fsmond', 'daemon.log')}'`,
+        `the daemon exited with code ${exited} before listening; see '${logPathFor(repo)}'`,
       );
     }
     await sleep(status ? 100 : 10);
   }
-  throw new CliError(`daemon did not become ready within ${opts.timeoutMs / 1000} s`);
+  if (last) {
+    throw new CliError(
+      `the daemon (pid ${last.pid}) is still registering watches after ${opts.timeoutMs / 1000} s (${last.watchedDirectories} directories so far); it goes on in the background: see 'git fsmond status'`,
+    );
+  }
+  throw new CliError(`the daemon did not listen within ${opts.timeoutMs / 1000} s`);
 }
 
 function alive(pid: number): boolean {
@@ -93,21 +163,28 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Asks the daemon to quit and waits until its process is gone. False when none was running. */
-export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<boolean> {
+/** Asks the daemon to quit and waits until its process is gone: its pid, or null if none ran. */
+export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<number | null> {
   const status = await fetchStatus(repo);
-  if (!status) return false;
+  if (!status) {
+    if (!(await isListening(repo))) return null;
+    throw new CliError(
+      `something listens on '${socketOf(repo)}' but does not answer; find it with 'ss -xlp' and kill it`,
+    );
+  }
   try {
-    await sendRequest(socketPathFor(repo.gitDir), Buffer.from('quit'), { timeoutMs });
+    await sendRequest(socketOf(repo), Buffer.from('quit'), { timeoutMs });
   } catch {
     // It may close before answering; waiting for the process below is what counts.
   }
   const deadline = Date.now() + timeoutMs;
   while (alive(status.pid) || (await isListening(repo))) {
     if (Date.now() > deadline) {
-      throw new CliError(`daemon (pid ${status.pid}) did not stop within ${timeoutMs / 1000} s`);
+      throw new CliError(
+        `the daemon (pid ${status.pid}) did not exit within ${timeoutMs / 1000} s; 'kill -KILL ${status.pid}' ends it`,
+      );
     }
     await sleep(20);
   }
-  return true;
+  return status.pid;
 }

@@ -1,4 +1,11 @@
-import { bestShim, gitConfigGet, gitConfigSet, gitConfigUnset, type Scope } from './config.js';
+import {
+  bestShim,
+  gitConfigGet,
+  gitConfigSet,
+  gitConfigUnset,
+  isOurShim,
+  type Scope,
+} from './config.js';
 
 /** What `enable` sets; `disable` undoes exactly these, and only where they still hold. */
 function wanted(shimPath: string): Array<[string, string]> {
@@ -9,11 +16,15 @@ function wanted(shimPath: string): Array<[string, string]> {
   ];
 }
 
-const savedKey = (key: string) => `fsmond.saved-${key.replace('.', '-')}`;
-const CHANGED = 'fsmond.changed';
+/** Where `enable` keeps a value it replaced, so that `disable` can put it back. */
+export const savedKey = (key: string) => `fsmond.saved-${key.replace('.', '-')}`;
+/** The keys `enable` set (comma-separated): `disable` touches nothing else. */
+export const CHANGED = 'fsmond.changed';
 
 export interface ConfigChange {
   key: string;
+  /** `kept`: the user changed the value after `enable`, so `disable` left it alone. */
+  action: 'set' | 'unset' | 'restored' | 'kept';
   from: string | null;
   to: string | null;
 }
@@ -27,12 +38,13 @@ export async function enableConfig(cwd: string, scope: Scope): Promise<ConfigCha
   for (const [key, value] of wanted(shim.path)) {
     const before = await gitConfigGet(cwd, scope, key);
     if (before === value) continue;
+    // Only the user's value is worth saving; a second `enable` must not save ours over it.
     if (before !== null && !changed.has(key)) await gitConfigSet(cwd, scope, savedKey(key), before);
     await gitConfigSet(cwd, scope, key, value);
     changed.add(key);
-    changes.push({ key, from: before, to: value });
+    changes.push({ key, action: 'set', from: before, to: value });
   }
-  if (changed.size) await gitConfigSet(cwd, scope, CHANGED, [...changed].join(','));
+  if (changes.length) await gitConfigSet(cwd, scope, CHANGED, [...changed].join(','));
   return changes;
 }
 
@@ -48,7 +60,9 @@ export async function disableConfig(cwd: string, scope: Scope): Promise<ConfigCh
     if (stillOurs) {
       if (saved === null) await gitConfigUnset(cwd, scope, key);
       else await gitConfigSet(cwd, scope, key, saved);
-      changes.push({ key, from: now, to: saved });
+      changes.push({ key, action: saved === null ? 'unset' : 'restored', from: now, to: saved });
+    } else if (now !== null) {
+      changes.push({ key, action: 'kept', from: now, to: now });
     }
     await gitConfigUnset(cwd, scope, savedKey(key));
   }
@@ -56,6 +70,15 @@ export async function disableConfig(cwd: string, scope: Scope): Promise<ConfigCh
   return changes;
 }
 
-function isOurShim(value: string | null): boolean {
-  return value !== null && /hooks\/(bin\/fsmond-hook|fsmond-hook\.cjs)$/.test(value);
+export function describeChange(c: ConfigChange, where: string): string {
+  switch (c.action) {
+    case 'set':
+      return `set ${c.key}=${c.to} in ${where} (was ${c.from === null ? 'unset' : c.from})`;
+    case 'unset':
+      return `unset ${c.key} in ${where}`;
+    case 'restored':
+      return `restored ${c.key}=${c.to} in ${where}`;
+    case 'kept':
+      return `left ${c.key}=${c.to} in ${where} alone: it was changed after enable`;
+  }
 }

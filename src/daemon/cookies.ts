@@ -55,7 +55,15 @@ export class CookieSync {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         try {
-          fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+          // One level at a time, never the git dir itself: after `mv .git elsewhere` a
+          // recursive mkdir would plant an empty `.git` in the worktree.
+          for (const d of [path.dirname(this.dir), this.dir]) {
+            try {
+              fs.mkdirSync(d, { mode: 0o700 });
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            }
+          }
           this.onRecreated();
         } catch {
           // The git dir itself is gone; health checks will stop the daemon.

@@ -1,22 +1,27 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import {
   cookieDirFor,
-  filesystemOf,
-  RepoError,
   type RepoInfo,
-  socketPathFor,
+  type SocketLocation,
+  socketPointerFor,
   stateDirFor,
 } from '../git/index.js';
 import { type IpcServer, type Reply, startServer } from '../ipc/index.js';
 import { type Answer, Journal } from '../journal/index.js';
 import { createWatcher, type Watcher } from '../watch/index.js';
 import { CookieSync } from './cookies.js';
-import { startHealthChecks } from './health.js';
+import { type Health, type Identity, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
 
 /** Our own request, next to git's `quit`, `flush` and tokens: a JSON snapshot for the CLI. */
 export const STATUS_REQUEST = 'fsmond:status';
+
+export const DAEMON_LOG = 'daemon.log';
+
+/** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
+const SHUTDOWN_GUARD_MS = 5_000;
 
 const toBytes = (p: string) => Buffer.from(p, 'utf8').toString('latin1');
 
@@ -26,7 +31,11 @@ export class Daemon {
   private readonly cookies: CookieSync;
   private watcher: Watcher | null = null;
   private server: IpcServer | null = null;
-  private stopHealth: () => void = () => {};
+  private health: Health | null = null;
+  /** Our socket and pointer files: only these are ever removed, and only if still ours. */
+  private socketId: Identity | null = null;
+  private pointerId: Identity | null = null;
+  private starting: Promise<void> | null = null;
   private readyWaiters: Array<() => void> = [];
   private readonly startedAt = Date.now();
   private stats = { queries: 0, lastAnswerMs: 0, lastTrivialReason: '', lastError: '' };
@@ -41,8 +50,9 @@ export class Daemon {
     private readonly repo: RepoInfo,
     private readonly settings: Settings,
     private readonly logger: Logger,
+    private readonly location: SocketLocation,
   ) {
-    this.socketPath = socketPathFor(repo.gitDir);
+    this.socketPath = location.path;
     this.journal = new Journal({
       maxRetainedPaths: settings.maxRetainedPaths,
       cacheBytes: settings.answerCacheBytes,
@@ -52,25 +62,51 @@ export class Daemon {
     );
   }
 
-  /** Listens first (so clients queue instead of spawning more daemons), then watches. */
-  async start(): Promise<void> {
-    const fsInfo = await filesystemOf(this.repo.worktree);
-    if (fsInfo.remote && !this.settings.allowRemote) {
-      throw new RepoError(
-        `remote repository '${this.repo.worktree}' (${fsInfo.name}) is incompatible with fsmonitor; set fsmonitor.allowRemote=true to override`,
-        'remote',
-      );
-    }
-    fs.mkdirSync(cookieDirFor(this.repo.gitDir), { recursive: true, mode: 0o700 });
-    fs.chmodSync(stateDirFor(this.repo.gitDir), 0o700);
+  /**
+   * Listens first (so clients queue instead of spawning more daemons), then watches. Rejects
+   * with the ipc errors when the socket is in use or unusable; nothing is left behind then.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     this.server = await startServer({
       socketPath: this.socketPath,
       handler: (req) => this.handle(req),
-      onStolen: () => void this.shutdown('socket was removed or taken over by another server', 0),
+      maxRequestBytes: this.settings.maxRequestBytes,
+      requestTimeoutMs: this.settings.requestTimeoutMs,
+      onStolen: () =>
+        void this.shutdown(
+          this.health?.check() ?? `socket '${this.socketPath}' was removed or taken over`,
+          0,
+        ),
       log: this.log,
     });
-    this.log('info', `listening on '${this.socketPath}' for '${this.repo.worktree}'`);
-    this.watcher = createWatcher({
+    this.socketId = lstatIdentity(this.socketPath);
+    if (this.exiting) return; // a signal while claiming the socket: shutdown closes it
+    try {
+      if (this.location.relocated) this.writePointer();
+      this.log('info', `listening on '${this.socketPath}' for '${this.repo.worktree}'`);
+      this.health = startHealthChecks({
+        worktree: this.repo.worktree,
+        gitDir: this.repo.gitDir,
+        intervalMs: this.settings.healthIntervalMs,
+        onGone: (reason) => void this.shutdown(reason, 0),
+      });
+      this.watcher = this.createWatcher();
+    } catch (err) {
+      void this.shutdown(`start failed: ${(err as Error).message}`, 1);
+      throw err;
+    }
+    this.watcher.start().catch((err: Error) => {
+      void this.shutdown(`watching failed: ${err.message}`, 1);
+    });
+  }
+
+  private createWatcher(): Watcher {
+    return createWatcher({
       backend: this.settings.backend,
       root: toBytes(this.repo.worktree),
       gitDir: toBytes(this.repo.gitDir),
@@ -98,29 +134,58 @@ export class Daemon {
         onFatal: (reason) => void this.shutdown(reason, 0),
       },
     });
-    this.stopHealth = startHealthChecks({
-      worktree: this.repo.worktree,
-      gitDir: this.repo.gitDir,
-      intervalMs: this.settings.healthIntervalMs,
-      onGone: (reason) => void this.shutdown(reason, 0),
-    });
-    this.watcher.start().catch((err: Error) => {
-      void this.shutdown(`watching failed: ${err.message}`, 1);
-    });
   }
 
-  /** Stops once; only ever removes our own socket (the IPC layer checks it is still ours). */
+  /** Stops once, logging why; removes only files that still are the ones we created. */
   shutdown(reason: string, code: number): Promise<void> {
     if (this.exiting) return this.exiting;
-    this.log(code === 0 ? 'info' : 'error', `shutting down: ${reason}`);
     this.exiting = (async () => {
-      this.stopHealth();
+      const guard = setTimeout(() => this.resolveExit(code), SHUTDOWN_GUARD_MS);
+      this.health?.stop();
+      const movedGitDir = this.followGitDir();
+      this.log(code === 0 ? 'info' : 'error', `shutting down: ${reason}`);
       this.cookies.abortAll();
+      for (const w of this.readyWaiters.splice(0)) w();
+      await this.starting?.catch(() => {});
+      this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
+      if (this.pointerId) unlinkIfSame(socketPointerFor(this.repo.gitDir), this.pointerId);
+      if (movedGitDir && this.socketId && !this.location.relocated) {
+        // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
+        unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
+      }
+      clearTimeout(guard);
       this.resolveExit(code);
     })();
     return this.exiting;
+  }
+
+  /** If the git dir was renamed, point the log at its new place and return that place. */
+  private followGitDir(): string | null {
+    if (fs.existsSync(stateDirFor(this.repo.gitDir))) return null;
+    const moved = this.health?.findGitDir();
+    if (!moved || moved === this.repo.gitDir) return null;
+    this.logger.moveTo(path.join(stateDirFor(moved), DAEMON_LOG));
+    return moved;
+  }
+
+  private writePointer(): void {
+    const file = socketPointerFor(this.repo.gitDir);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { force: true }); // left by a killed daemon that had our pid
+    const fd = fs.openSync(
+      tmp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL,
+      0o600,
+    );
+    try {
+      fs.writeSync(fd, `${this.socketPath}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    this.pointerId = lstatIdentity(file);
   }
 
   private readonly log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) =>
@@ -146,7 +211,9 @@ export class Daemon {
     const t0 = performance.now();
     this.stats.queries++;
     let answer: Answer;
-    if (!(await this.waitReady())) {
+    if (this.exiting) {
+      answer = this.journal.trivialAnswer('shutting down');
+    } else if (!(await this.waitReady())) {
       answer = this.journal.trivialAnswer('not watching yet');
     } else if (!(await this.cookies.sync())) {
       answer = this.journal.trivialAnswer('cookie not seen in time');
@@ -166,7 +233,7 @@ export class Daemon {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        resolve(this.journal.ready);
+        resolve(this.journal.ready && !this.exiting);
       };
       const timer = setTimeout(() => {
         this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
@@ -202,4 +269,18 @@ export class Daemon {
       lastError: w?.lastError ?? (this.stats.lastError || null),
     };
   }
+}
+
+function lstatIdentity(p: string): Identity | null {
+  try {
+    const st = fs.lstatSync(p);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+}
+
+function unlinkIfSame(p: string, id: Identity): void {
+  const now = lstatIdentity(p);
+  if (now && now.dev === id.dev && now.ino === id.ino) fs.rmSync(p, { force: true });
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-interface Identity {
+export interface Identity {
   dev: number;
   ino: number;
 }
 
-function identity(p: string): Identity | null {
+export function identity(p: string): Identity | null {
   try {
     const st = fs.statSync(p);
     return { dev: st.dev, ino: st.ino };
@@ -22,36 +22,86 @@ export interface HealthOptions {
   onGone: (reason: string) => void;
 }
 
+export interface Health {
+  /** Checks now; the reason the daemon must stop, or null. */
+  check(): string | null;
+  stop(): void;
+  /** Where the git dir is now, if it was only renamed (so the last log lines reach it). */
+  findGitDir(): string | null;
+}
+
 /**
  * A backstop for what inotify may not tell us: the worktree root or the git dir deleted,
  * renamed, replaced or unmounted (git's Linux daemon never notices a renamed root and then
  * answers `/` forever). Checking identities twice a second keeps the exit within 2 s.
  */
-export function startHealthChecks(opts: HealthOptions): () => void {
+export function startHealthChecks(opts: HealthOptions): Health {
+  const dotGit = path.join(opts.worktree, '.git');
+  const ids = {
+    root: identity(opts.worktree),
+    gitDir: identity(opts.gitDir),
+  };
   const watched: Array<[string, string, Identity | null]> = [
-    ['worktree root', opts.worktree, identity(opts.worktree)],
-    ['git dir', opts.gitDir, identity(opts.gitDir)],
-    ['.git', path.join(opts.worktree, '.git'), identity(path.join(opts.worktree, '.git'))],
+    ['worktree root', opts.worktree, ids.root],
+    ['git dir', opts.gitDir, ids.gitDir],
+    ['.git', dotGit, identity(dotGit)],
   ];
-  const timer = setInterval(() => {
+  let stopped = false;
+  const check = (): string | null => {
     for (const [what, p, before] of watched) {
       const now = identity(p);
-      if (now === null) return stop(`${what} '${p}' was removed or renamed`);
+      if (now === null) return `${what} '${p}' was removed or renamed`;
       if (before && (now.dev !== before.dev || now.ino !== before.ino)) {
-        return stop(`${what} '${p}' was replaced or unmounted`);
+        return `${what} '${p}' was replaced or unmounted`;
       }
     }
-  }, opts.intervalMs);
-  timer.unref();
-  let stopped = false;
-  function stop(reason: string) {
-    if (stopped) return;
+    return null;
+  };
+  const timer = setInterval(() => {
+    const reason = check();
+    if (reason === null || stopped) return;
     stopped = true;
     clearInterval(timer);
     opts.onGone(reason);
-  }
-  return () => {
-    stopped = true;
-    clearInterval(timer);
+  }, opts.intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+    findGitDir: () => {
+      if (!ids.gitDir) return null;
+      if (same(identity(opts.gitDir), ids.gitDir)) return opts.gitDir;
+      // `mv .git x`, or a linked worktree's git dir renamed beside itself.
+      const beside = findIn(path.dirname(opts.gitDir), ids.gitDir);
+      if (beside) return beside;
+      // The whole worktree renamed, with its `.git` inside.
+      const rel = path.relative(opts.worktree, opts.gitDir);
+      if (!ids.root || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+      const root = findIn(path.dirname(opts.worktree), ids.root);
+      const moved = root && path.join(root, rel);
+      return moved && same(identity(moved), ids.gitDir) ? moved : null;
+    },
   };
+}
+
+function same(a: Identity | null, b: Identity): boolean {
+  return a !== null && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** A renamed directory is usually still beside its old name: look there, and only there. */
+function findIn(dir: string, id: Identity): string | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const name of names.slice(0, 10_000)) {
+    const p = path.join(dir, name);
+    if (same(identity(p), id)) return p;
+  }
+  return null;
 }

@@ -1,16 +1,22 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { discoverRepo, readConfig, stateDirFor } from '../git/index.js';
-import { SocketInUseError } from '../ipc/index.js';
-import { Daemon } from './daemon.js';
+import {
+  discoverRepo,
+  RepoError,
+  type RepoInfo,
+  readConfig,
+  type SocketLocation,
+  scrubGitEnv,
+  stateDirFor,
+} from '../git/index.js';
+import { SocketInUseError, SocketPathError } from '../ipc/index.js';
+import { DAEMON_LOG, Daemon } from './daemon.js';
 import { Logger } from './logger.js';
-import { settingsFrom } from './settings.js';
+import { type Settings, settingsFrom } from './settings.js';
+import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 
-export { STATUS_REQUEST } from './daemon.js';
+export { DAEMON_LOG, STATUS_REQUEST } from './daemon.js';
 export type { Settings } from './settings.js';
 export { settingsFrom } from './settings.js';
-
-export const DAEMON_LOG = 'daemon.log';
 
 export interface RunOptions {
   /** Any directory inside the worktree. */
@@ -25,33 +31,39 @@ export const EXIT_ALREADY_RUNNING = 3;
 /**
  * Runs one daemon in this process until it stops; resolves with the exit code. The caller exits
  * the process with it, because a blocked inotify read keeps the event loop alive.
+ * A refusal rejects with a RepoError whose message is the one line to show.
  */
 export async function runDaemon(opts: RunOptions): Promise<number> {
-  const repo = await discoverRepo(opts.dir);
-  const settings = settingsFrom(await readConfig(repo.worktree));
-  const stateDir = stateDirFor(repo.gitDir);
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const logger = new Logger({
-    file: path.join(stateDir, DAEMON_LOG),
-    level: settings.logLevel,
-    maxBytes: settings.logMaxBytes,
-    toStderr: opts.logToStderr,
-  });
-  const daemon = new Daemon(repo, settings, logger);
+  // Before the first git call: the command that started us must not steer our git calls.
+  scrubGitEnv(process.env);
+  let logger: Logger | null = null;
   try {
-    await daemon.start();
+    const repo = await discoverRepo(opts.dir);
+    const settings = settingsFrom(await readConfig(repo.worktree));
+    prepareStateDir(repo.gitDir);
+    logger = loggerFor(repo.gitDir, settings, opts.logToStderr);
+    return await serve(repo, settings, logger, await preflight(repo, settings));
   } catch (err) {
-    if (err instanceof SocketInUseError) {
-      logger.log('info', `not starting: ${err.message}`);
-      return EXIT_ALREADY_RUNNING;
+    if (!(err instanceof RepoError)) {
+      logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
+      throw err;
     }
-    logger.log('error', `failed to start: ${(err as Error).message}`);
-    await daemon.shutdown('start failed', 1);
+    if (isLasting(err) && recordRefusal(err.gitDir!, err.message)) {
+      logger ??= loggerFor(err.gitDir!, settingsFrom(new Map()), false);
+    }
+    logger?.toFile('error', `refusing to start: ${err.message}`);
     throw err;
   }
-  // Keep no directory of the worktree busy, so it can be unmounted or removed ($HOME may be a
-  // worktree itself, so not there either).
-  process.chdir('/');
+}
+
+async function serve(
+  repo: RepoInfo,
+  settings: Settings,
+  logger: Logger,
+  location: SocketLocation,
+): Promise<number> {
+  const daemon = new Daemon(repo, settings, logger, location);
+  // From here on a signal stops the daemon cleanly, even in the middle of starting.
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => void daemon.shutdown(`received ${sig}`, 0));
   }
@@ -60,5 +72,30 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.log('error', `uncaught: ${err.stack ?? err.message}`);
     void daemon.shutdown('internal error', 1);
   });
+  try {
+    await daemon.start();
+  } catch (err) {
+    if (err instanceof SocketInUseError) {
+      logger.log('info', `not starting: ${err.message}`);
+      return EXIT_ALREADY_RUNNING;
+    }
+    if (err instanceof SocketPathError) {
+      throw new RepoError(err.message, 'unsafe', { gitDir: repo.gitDir });
+    }
+    throw err;
+  }
+  clearRefusal(repo.gitDir);
+  // Keep no directory of the worktree busy, so it can be unmounted or removed ($HOME may be a
+  // worktree itself, so not there either).
+  process.chdir('/');
   return daemon.exited;
+}
+
+function loggerFor(gitDir: string, settings: Settings, toStderr: boolean): Logger {
+  return new Logger({
+    file: path.join(stateDirFor(gitDir), DAEMON_LOG),
+    level: settings.logLevel,
+    maxBytes: settings.logMaxBytes,
+    toStderr,
+  });
 }

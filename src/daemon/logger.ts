@@ -3,6 +3,10 @@ import fs from 'node:fs';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
+/** Never through a symlink planted at the log path (libuv adds O_CLOEXEC itself). */
+const OPEN_FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW;
+
 export interface LoggerOptions {
   /** Log file; null logs nowhere but stderr (when enabled). */
   file: string | null;
@@ -12,42 +16,63 @@ export interface LoggerOptions {
   toStderr: boolean;
 }
 
+/**
+ * Opens the file for every line instead of holding it: an open file in the git dir would keep
+ * its filesystem busy, and the worktree must stay unmountable while the daemon runs. Lines are
+ * rare (queries log at debug level only).
+ */
 export class Logger {
-  private size = 0;
+  private file: string | null;
 
   constructor(private readonly opts: LoggerOptions) {
-    if (opts.file) {
-      try {
-        this.size = fs.statSync(opts.file).size;
-      } catch {
-        this.size = 0;
-      }
-    }
+    this.file = opts.file;
   }
 
   readonly log = (level: Level, msg: string): void => {
     if (RANK[level] < RANK[this.opts.level]) return;
-    const line = `${new Date().toISOString()} ${process.pid} ${level}: ${msg}\n`;
+    const line = format(level, msg);
     if (this.opts.toStderr) process.stderr.write(line);
-    if (!this.opts.file) return;
+    this.write(line);
+  };
+
+  /** To the file only: for a refusal the CLI prints itself (one line, not two). */
+  readonly toFile = (level: Level, msg: string): void => {
+    if (RANK[level] >= RANK[this.opts.level]) this.write(format(level, msg));
+  };
+
+  /** The git dir was renamed under us: the last lines go where it is now. */
+  moveTo(file: string): void {
+    this.file = file;
+  }
+
+  private write(line: string): void {
+    const file = this.file;
+    if (!file) return;
     try {
-      if (this.size + line.length > this.opts.maxBytes) this.rotate();
-      fs.appendFileSync(this.opts.file, line, { mode: 0o600 });
-      this.size += line.length;
+      let fd = fs.openSync(file, OPEN_FLAGS, 0o600);
+      const st = fs.fstatSync(fd);
+      // Several daemons may share the file for a moment (a race to start): the size on disk,
+      // not a count of our own writes, decides.
+      if (st.size > 0 && st.size + line.length > this.opts.maxBytes) {
+        fs.closeSync(fd);
+        fs.renameSync(file, `${file}.1`);
+        fd = fs.openSync(file, OPEN_FLAGS, 0o600);
+      } else if ((st.mode & 0o077) !== 0) {
+        fs.fchmodSync(fd, 0o600);
+      }
+      try {
+        fs.writeSync(fd, line);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch {
       // A log that cannot be written must never take the daemon down.
     }
-  };
-
-  private rotate(): void {
-    const file = this.opts.file!;
-    try {
-      fs.renameSync(file, `${file}.1`);
-    } catch {
-      fs.rmSync(file, { force: true });
-    }
-    this.size = 0;
   }
+}
+
+function format(level: Level, msg: string): string {
+  return `${new Date().toISOString()} ${process.pid} ${level}: ${msg}\n`;
 }
 
 export function parseLevel(value: string | undefined): Level {

@@ -13,6 +13,12 @@ export interface Settings {
   answerCacheBytes: number;
   healthIntervalMs: number;
   allowRemote: boolean;
+  /** git's `fsmonitor.socketDir`: used only when the git dir cannot hold the socket. */
+  socketDir: string | undefined;
+  /** A request is a token: anything bigger is an attack or a bug, and is dropped. */
+  maxRequestBytes: number;
+  /** A client that has not sent a whole request by then is dropped. */
+  requestTimeoutMs: number;
   backend: 'inotify' | 'parcel' | undefined;
 }
 
@@ -20,13 +26,17 @@ export function settingsFrom(config: Map<string, string>): Settings {
   const backend = config.get('fsmond.backend');
   return {
     logLevel: parseLevel(config.get('fsmond.loglevel')),
-    logMaxBytes: configInt(config.get('fsmond.logmaxbytes'), 1 << 20),
+    // At least 4 KiB, so that rotation can never spin on a single line.
+    logMaxBytes: Math.max(4096, configInt(config.get('fsmond.logmaxbytes'), 1 << 20)),
     cookieTimeoutMs: configInt(config.get('fsmond.cookietimeoutms'), 1000),
     readyTimeoutMs: configInt(config.get('fsmond.readytimeoutms'), 1000),
     maxRetainedPaths: configInt(config.get('fsmond.maxretainedpaths'), 500_000),
     answerCacheBytes: configInt(config.get('fsmond.answercachebytes'), 32 << 20),
     healthIntervalMs: 500,
     allowRemote: configBool(config.get('fsmonitor.allowremote'), false),
+    socketDir: config.get('fsmonitor.socketdir'),
+    maxRequestBytes: 64 * 1024,
+    requestTimeoutMs: 5_000,
     backend: backend === 'inotify' || backend === 'parcel' ? backend : undefined,
   };
 }

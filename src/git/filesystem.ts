@@ -14,6 +14,13 @@ const REMOTE_TYPES: ReadonlyMap<number, string> = new Map([
   [0x65735546, 'fuse'],
 ]);
 
+/** Local filesystems that cannot hold a Unix socket (git's check_uds_volume: msdos, ntfs). */
+const NO_SOCKET_TYPES: ReadonlyMap<number, string> = new Map([
+  [0x4d44, 'vfat'],
+  [0x5346544e, 'ntfs'],
+  [0x2011bab0, 'exfat'],
+]);
+
 const KNOWN_TYPES: ReadonlyMap<number, string> = new Map([
   [0xef53, 'ext4'],
   [0x58465342, 'xfs'],
@@ -21,10 +28,9 @@ const KNOWN_TYPES: ReadonlyMap<number, string> = new Map([
   [0x01021994, 'tmpfs'],
   [0x794c7630, 'overlayfs'],
   [0x2fc12fc1, 'zfs'],
-  [0x4d44, 'vfat'],
-  [0x5346544e, 'ntfs'],
   [0x01021997, 'v9fs'],
   [0x6a656a63, 'virtiofs'],
+  ...NO_SOCKET_TYPES,
   ...REMOTE_TYPES,
 ]);
 
@@ -32,15 +38,19 @@ export interface FsInfo {
   type: number;
   name: string;
   remote: boolean;
+  /** False where git would not put its socket: remote, or a filesystem without sockets. */
+  sockets: boolean;
 }
 
 export async function filesystemOf(p: string): Promise<FsInfo> {
   const st = await fsp.statfs(p);
   // statfs reports f_type as a signed long on some builds; normalise to the unsigned magic.
   const type = st.type >>> 0;
+  const remote = REMOTE_TYPES.has(type);
   return {
     type,
     name: KNOWN_TYPES.get(type) ?? `0x${type.toString(16)}`,
-    remote: REMOTE_TYPES.has(type),
+    remote,
+    sockets: !remote && !NO_SOCKET_TYPES.has(type),
   };
 }

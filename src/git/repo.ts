@@ -4,13 +4,27 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+export type RepoErrorCode =
+  | 'not-a-repo'
+  | 'bare'
+  | 'remote'
+  | 'git-missing'
+  /** The git dir cannot hold the socket, and no usable fsmonitor.socketDir either. */
+  | 'nosockets'
+  /** A symlink or a foreign file where the daemon's own files go. */
+  | 'unsafe';
+
 /** A refusal or failure the CLI prints as one line. */
 export class RepoError extends Error {
+  /** The git dir, when one was found: where a daemon records a lasting refusal. */
+  readonly gitDir: string | undefined;
   constructor(
     message: string,
-    readonly code: 'not-a-repo' | 'bare' | 'remote' | 'git-missing',
+    readonly code: RepoErrorCode,
+    opts: { gitDir?: string } = {},
   ) {
     super(message);
+    this.gitDir = opts.gitDir;
   }
 }
 
@@ -27,7 +41,14 @@ export interface RepoInfo {
 
 async function git(cwd: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('git', args, { cwd, encoding: 'utf8', maxBuffer: 1 << 20 });
+    const { stdout } = await run('git', args, {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      // A git stuck on a dead network mount must not keep a daemon half-started forever.
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
@@ -55,7 +76,9 @@ export async function discoverRepo(dir: string): Promise<RepoInfo> {
   }
   const [bare, gitDir, common] = out.split('\n');
   if (bare === 'true') {
-    throw new RepoError(`bare repository '${abs}' is incompatible with fsmonitor`, 'bare');
+    throw new RepoError(`bare repository '${abs}' is incompatible with fsmonitor`, 'bare', {
+      gitDir: gitDir || undefined,
+    });
   }
   let top: string;
   try {

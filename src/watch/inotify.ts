@@ -45,6 +45,8 @@ export interface InotifyWatcherOptions extends WatcherOptions {
 
 /** A generation ready for this long resets the retry backoff. */
 const STABLE_MS = 10_000;
+/** First pause before rescanning after repeated overflows. */
+const OVERFLOW_PAUSE_MS = 250;
 /** Bound on waiting for a blocked read to notice shutdown. */
 const WAKE_GUARD_MS = 2_000;
 
@@ -241,10 +243,15 @@ export class InotifyWatcher implements Watcher {
     if (this.closed || this.dead) return;
     if (gen && gen.readyAt > 0 && Date.now() - gen.readyAt >= STABLE_MS) this.failStreak = 0;
     const n = this.failStreak++;
-    // An isolated overflow rescans at once; anything repeated or limit-bound backs off so a
-    // persistent condition never becomes a busy loop.
-    const exp = lost.kind === 'overflow' ? n - 1 : n;
-    const delay = exp < 0 ? 0 : Math.min(this.retryDelayMs * 2 ** exp, this.retryMaxDelayMs);
+    // An overflow comes from a burst, not a lasting condition: rescan at once, and pause at
+    // most a second when bursts repeat (every second blind is a full scan for git). Limits and
+    // unreadable directories back off to a minute so they never become a busy loop.
+    const delay =
+      lost.kind === 'overflow'
+        ? n === 0
+          ? 0
+          : Math.min(OVERFLOW_PAUSE_MS * 2 ** (n - 1), 1_000)
+        : Math.min(this.retryDelayMs * 2 ** n, this.retryMaxDelayMs);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.begin(), delay);
   }

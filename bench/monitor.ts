@@ -1,0 +1,274 @@
+/**
+ * The monitors under test, behind one interface: git-fsmond (always), Watchman and git's builtin
+ * daemon (bench/watchman.ts, bench/builtin.ts, only when present on the machine).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
+import { procMemory, sleep } from './measure.js';
+import { gitEnv } from './synth.js';
+
+/** The package root (this file runs from dist/bench/). */
+export const PKG_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const LAUNCHER = path.join(PKG_ROOT, 'bin', 'git-fsmond');
+export const C_SHIM = path.join(PKG_ROOT, 'hooks', 'bin', 'fsmond-hook');
+export const SOCK_NAME = 'fsmonitor--daemon.ipc';
+
+export interface Answer {
+  token: string;
+  /** The answer is `/` (everything may have changed). */
+  trivial: boolean;
+  paths: number;
+  bytes: number;
+}
+
+export interface QueryResult extends Answer {
+  ms: number;
+}
+
+/** `token\0` then `/\0` or `path\0`... (a hook's stdout or a daemon's payload). */
+export function parseAnswer(buf: Buffer): Answer {
+  const nul = buf.indexOf(0);
+  if (nul <= 0) throw new Error(`invalid answer ${JSON.stringify(buf.toString('latin1', 0, 80))}`);
+  const token = buf.toString('latin1', 0, nul);
+  let paths = 0;
+  // A leading `/` entry: git rescans everything. (Watchman's sample hook, when it has just
+  // started watching, prints `clock\0/` and then a second answer right after it.)
+  let trivial = buf[nul + 1] === 0x2f;
+  let start = nul + 1;
+  while (start < buf.length) {
+    let end = buf.indexOf(0, start);
+    if (end < 0) end = buf.length;
+    if (end > start) {
+      paths++;
+      if (end - start === 1 && buf[start] === 0x2f) trivial = true;
+    }
+    start = end + 1;
+  }
+  return { token, trivial, paths, bytes: buf.length };
+}
+
+export interface StartTiming {
+  /** Spawn to the socket (or server) accepting connections; NaN when not observable. */
+  listenMs: number;
+  /** Spawn to the first answer that carries a token we can use. */
+  firstAnswerMs: number;
+  /** Spawn to the first non-`/` answer to a token taken from an earlier answer. */
+  incrementalMs: number;
+}
+
+export interface Monitor {
+  readonly name: string;
+  /** Short key: index file names, logs. */
+  readonly key: string;
+  /** argv of `git status --porcelain` with this monitor, using `index`. */
+  statusArgs(index: string): string[];
+  /** argv of the same status without any monitor, for this monitor's git binary. */
+  baselineArgs(index: string): string[];
+  /** Starts the monitor from nothing and returns once it gave an incremental answer. */
+  start(): Promise<StartTiming>;
+  /** Resident memory of the monitor's process(es). */
+  memory(): { rss: number; hwm: number } | null;
+  /** One timed query with `token`, as git sends it (Watchman: one run of its hook). */
+  query(token: string): Promise<QueryResult>;
+  /** argv of one hook round trip (what git spawns), or null when there is no hook. */
+  hookArgs(token: string): string[] | null;
+  /** Blocks until every event queued so far has been processed (for "settled" timings). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+  /** Anything worth printing under the table. */
+  notes(): string[];
+}
+
+export async function timedRequest(
+  sock: string,
+  token: string,
+  timeoutMs = 120_000,
+): Promise<QueryResult> {
+  const t0 = performance.now();
+  const raw = await sendRequest(sock, Buffer.from(token, 'latin1'), { timeoutMs });
+  const ms = performance.now() - t0;
+  return { ...parseAnswer(raw), ms };
+}
+
+/**
+ * Polls a freshly spawned monitor: query, take the token, query again, until an answer to a
+ * token taken from an earlier answer is not `/`. `query` returns null while nothing answers
+ * yet.
+ */
+export async function pollIncremental(
+  t0: number,
+  query: (token: string) => Promise<QueryResult | null>,
+  listening: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<StartTiming> {
+  const deadline = t0 + timeoutMs;
+  while (!(await listening())) {
+    if (performance.now() > deadline) throw new Error('monitor never listened');
+    await sleep(2);
+  }
+  const listenMs = performance.now() - t0;
+  let token = '';
+  let fromAnswer = false;
+  let firstAnswerMs = Number.NaN;
+  for (;;) {
+    if (performance.now() > deadline) throw new Error('no incremental answer in time');
+    const a = await query(token);
+    if (a === null) {
+      await sleep(2);
+      continue;
+    }
+    const now = performance.now() - t0;
+    if (fromAnswer && !a.trivial) return { listenMs, firstAnswerMs, incrementalMs: now };
+    if (Number.isNaN(firstAnswerMs) && !NEVER_VALID.test(a.token)) firstAnswerMs = now;
+    token = a.token;
+    fromAnswer = true;
+  }
+}
+
+/** Tokens git-fsmond hands out while it cannot vouch for any moment (src/journal/token.ts). */
+const NEVER_VALID = /^builtin:(pending|fsmond-unavailable)\./;
+
+export interface FsmondOptions {
+  root: string;
+  gitDir: string;
+  launcher?: string;
+  /** UV_THREADPOOL_SIZE for the daemon (bin/git-fsmond defaults it to 8). */
+  threadpool?: number;
+  /** NODE_OPTIONS for the daemon (experiments: `--max-semi-space-size=2`). */
+  nodeOptions?: string;
+}
+
+export class FsmondMonitor implements Monitor {
+  readonly name = 'git-fsmond';
+  readonly key = 'fsmond';
+  private child: ChildProcess | null = null;
+  private pid = 0;
+  private readonly sock: string;
+  private readonly launcher: string;
+
+  constructor(private readonly opts: FsmondOptions) {
+    this.sock = path.join(opts.gitDir, SOCK_NAME);
+    this.launcher = opts.launcher ?? LAUNCHER;
+  }
+
+  statusArgs(index: string): string[] {
+    return [
+      'env',
+      `GIT_INDEX_FILE=${index}`,
+      'git',
+      '-c',
+      `core.fsmonitor=${C_SHIM}`,
+      '-c',
+      'core.fsmonitorHookVersion=2',
+      'status',
+      '--porcelain',
+    ];
+  }
+
+  baselineArgs(index: string): string[] {
+    return [
+      'env',
+      `GIT_INDEX_FILE=${index}`,
+      'git',
+      '-c',
+      'core.fsmonitor=false',
+      'status',
+      '--porcelain',
+    ];
+  }
+
+  async start(): Promise<StartTiming> {
+    await this.stop();
+    const env = gitEnv();
+    // Adds ~45 ms to every node start (linux-watching.md T1); not what the daemon is about.
+    delete env.NODE_EXTRA_CA_CERTS;
+    if (this.opts.threadpool) env.UV_THREADPOOL_SIZE = String(this.opts.threadpool);
+    if (this.opts.nodeOptions) env.NODE_OPTIONS = this.opts.nodeOptions;
+    const t0 = performance.now();
+    const child = spawn(this.launcher, ['daemon', this.opts.root], {
+      cwd: '/',
+      env,
+      stdio: 'ignore',
+    });
+    this.child = child;
+    this.pid = child.pid ?? 0;
+    let exited: number | null = null;
+    child.once('exit', (code) => {
+      exited = code ?? -1;
+    });
+    const alive = () => {
+      if (exited !== null) throw new Error(`daemon exited with ${exited} while starting`);
+    };
+    return pollIncremental(
+      t0,
+      async (token) => {
+        alive();
+        try {
+          return await timedRequest(this.sock, token);
+        } catch (err) {
+          if (
+            err instanceof IpcClientError &&
+            (err.code === 'not-found' || err.code === 'not-listening')
+          )
+            return null;
+          throw err;
+        }
+      },
+      async () => {
+        alive();
+        return (await socketState(this.sock)) === 'listening';
+      },
+      300_000,
+    );
+  }
+
+  memory() {
+    return this.pid ? procMemory(this.pid) : null;
+  }
+
+  query(token: string): Promise<QueryResult> {
+    return timedRequest(this.sock, token);
+  }
+
+  hookArgs(token: string): string[] {
+    return [C_SHIM, '2', token];
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    const raw = await sendRequest(this.sock, Buffer.from('fsmond:status'), { timeoutMs: 120_000 });
+    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  }
+
+  /** A query syncs through a cookie: once it is answered, every earlier event was processed. */
+  async settle(): Promise<void> {
+    for (;;) {
+      const s = await this.status();
+      if (s.watching === true) break;
+      await sleep(20);
+    }
+    await this.query('');
+  }
+
+  async stop(): Promise<void> {
+    if ((await socketState(this.sock)) === 'listening') {
+      await sendRequest(this.sock, Buffer.from('quit'), { timeoutMs: 10_000 }).catch(() => {});
+    }
+    const child = this.child;
+    if (child) {
+      const end = Date.now() + 20_000;
+      while (child.exitCode === null && child.signalCode === null && Date.now() < end)
+        await sleep(10);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const end = Date.now() + 10_000;
+    while ((await socketState(this.sock)) === 'listening' && Date.now() < end) await sleep(10);
+    this.child = null;
+    this.pid = 0;
+  }
+
+  notes(): string[] {
+    return [];
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Watchman as a comparison point, with git's sample hook (`fsmonitor-watchman.sample`, perl),
+ * only when both are on the machine. It runs as a private server (its own socket, state and
+ * log under the scratch directory, pointed to by WATCHMAN_SOCK) so that no user's Watchman is
+ * touched. Never installed by the benchmark.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { socketState } from '../src/ipc/index.js';
+import { onPath, procMemory, runQuietly, sleep } from './measure.js';
+import {
+  type Monitor,
+  parseAnswer,
+  pollIncremental,
+  type QueryResult,
+  type StartTiming,
+} from './monitor.js';
+import { gitEnv } from './synth.js';
+
+const SAMPLE_NAME = 'fsmonitor-watchman.sample';
+
+export type Detected =
+  | { ok: true; bin: string; sample: string; version: string }
+  | { ok: false; note: string };
+
+/** Watchman on PATH, perl, and git's sample hook (Debian: /usr/share/git-core/templates/hooks). */
+export function detectWatchman(): Detected {
+  const bin = onPath('watchman');
+  if (!bin) return { ok: false, note: 'Watchman: not installed (no watchman on PATH): skipped' };
+  if (!onPath('perl'))
+    return { ok: false, note: 'Watchman: perl not found (the sample hook is perl): skipped' };
+  const candidates = ['/usr/share/git-core/templates/hooks'];
+  const exec = spawnSync('git', ['--exec-path'], { encoding: 'utf8' }).stdout?.trim();
+  if (exec)
+    candidates.push(path.resolve(exec, '..', '..', 'share', 'git-core', 'templates', 'hooks'));
+  const sample = candidates.map((d) => path.join(d, SAMPLE_NAME)).find((f) => fs.existsSync(f));
+  if (!sample) return { ok: false, note: `Watchman: git's ${SAMPLE_NAME} not found: skipped` };
+  const v = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (v.status !== 0) return { ok: false, note: `Watchman: '${bin} --version' failed: skipped` };
+  return { ok: true, bin, sample, version: v.stdout.trim() };
+}
+
+export class WatchmanMonitor implements Monitor {
+  readonly name = 'Watchman';
+  readonly key = 'watchman';
+  private readonly dir: string;
+  private readonly sock: string;
+  private readonly hook: string;
+  private child: ChildProcess | null = null;
+  private lastToken = '';
+
+  constructor(
+    private readonly opts: {
+      root: string;
+      scratch: string;
+      bin: string;
+      sample: string;
+      version: string;
+    },
+  ) {
+    this.dir = path.join(opts.scratch, 'watchman');
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.sock = path.join(this.dir, 'sock');
+    this.hook = path.join(this.dir, 'fsmonitor-watchman');
+    fs.copyFileSync(opts.sample, this.hook);
+    fs.chmodSync(this.hook, 0o755);
+  }
+
+  statusArgs(index: string): string[] {
+    return [
+      'env',
+      `GIT_INDEX_FILE=${index}`,
+      `WATCHMAN_SOCK=${this.sock}`,
+      'git',
+      '-c',
+      `core.fsmonitor=${this.hook}`,
+      '-c',
+      'core.fsmonitorHookVersion=2',
+      'status',
+      '--porcelain',
+    ];
+  }
+
+  baselineArgs(index: string): string[] {
+    return [
+      'env',
+      `GIT_INDEX_FILE=${index}`,
+      'git',
+      '-c',
+      'core.fsmonitor=false',
+      'status',
+      '--porcelain',
+    ];
+  }
+
+  async start(): Promise<StartTiming> {
+    await this.stop();
+    const t0 = performance.now();
+    const child = spawn(
+      this.opts.bin,
+      [
+        '--foreground',
+        '--no-save-state',
+        `--sockname=${this.sock}`,
+        `--statefile=${path.join(this.dir, 'state')}`,
+        `--logfile=${path.join(this.dir, 'log')}`,
+      ],
+      { cwd: '/', env: gitEnv({ WATCHMAN_SOCK: this.sock }), stdio: 'ignore' },
+    );
+    this.child = child;
+    const timing = await pollIncremental(
+      t0,
+      async (token) => {
+        if (child.exitCode !== null) throw new Error(`watchman exited with ${child.exitCode}`);
+        return this.hookQuery(token);
+      },
+      async () => (await socketState(this.sock)) === 'listening',
+      600_000,
+    );
+    return timing;
+  }
+
+  memory() {
+    return this.child?.pid ? procMemory(this.child.pid) : null;
+  }
+
+  query(token: string): Promise<QueryResult> {
+    return this.hookQuery(token).then((r) => {
+      if (!r) throw new Error('watchman hook gave no answer');
+      return r;
+    });
+  }
+
+  hookArgs(token: string): string[] {
+    return ['env', `WATCHMAN_SOCK=${this.sock}`, this.hook, '2', token];
+  }
+
+  async settle(): Promise<void> {
+    // Every Watchman query syncs with a cookie first.
+    await this.query(this.lastToken);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await runQuietly(
+      this.opts.bin,
+      [`--sockname=${this.sock}`, 'shutdown-server'],
+      '/',
+      gitEnv({ WATCHMAN_SOCK: this.sock }),
+    );
+    const end = Date.now() + 20_000;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < end)
+      await sleep(10);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    this.child = null;
+  }
+
+  notes(): string[] {
+    return [
+      `Watchman ${this.opts.version}: private server, git's sample hook (perl); its queries are hook runs, perl start-up included`,
+    ];
+  }
+
+  /** One run of the sample hook, as git runs it; null if it printed nothing usable. */
+  private hookQuery(token: string): Promise<QueryResult | null> {
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(this.hook, ['2', token], {
+        cwd: this.opts.root,
+        env: gitEnv({ WATCHMAN_SOCK: this.sock }),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.on('error', reject);
+      child.on('close', () => {
+        const ms = performance.now() - t0;
+        const out = Buffer.concat(chunks);
+        if (out.indexOf(0) <= 0) {
+          resolve(null);
+          return;
+        }
+        const a = parseAnswer(out);
+        this.lastToken = a.token;
+        resolve({ ...a, ms });
+      });
+    });
+  }
+}

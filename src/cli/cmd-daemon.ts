@@ -1,0 +1,96 @@
+/** `start`, `run`, `stop` and the hidden `daemon` the hook shim runs. */
+import { type Command, InvalidArgumentError } from 'commander';
+import { EXIT_ALREADY_RUNNING, runDaemon } from '../daemon/index.js';
+import { action, CliError, examples, note, out, repoOf } from './common.js';
+import { gitConfigGet, isOurShim } from './config.js';
+import { fetchStatus, notRunning, refuseRemote, startDaemon, stopDaemon } from './control.js';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('Expected a number of seconds above 0.');
+  return n;
+}
+
+export function addDaemonCommands(program: Command): void {
+  program
+    .command('start')
+    .summary('start the daemon for this worktree in the background')
+    .description(
+      'Start the daemon for this worktree, detached, and return once it listens (it registers ' +
+        'its watches in the background; `status` says when it is watching). Git starts it by ' +
+        'itself on the first command once `enable` has run, so this is rarely needed.',
+    )
+    .addHelpText('after', examples('git fsmond start', 'git fsmond start && git fsmond status'))
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const repo = await repoOf(cmd);
+        await refuseRemote(repo);
+        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
+        if (!isOurShim(await gitConfigGet(repo.worktree, null, 'core.fsmonitor'))) {
+          note("git does not use git-fsmond in this repository yet: run 'git fsmond enable'");
+        }
+        return 0;
+      }),
+    );
+
+  program
+    .command('run')
+    .summary('run the daemon in the foreground, logging to stderr')
+    .description(
+      'Run the daemon in this process, logging to stderr as well as to the log file, until it ' +
+        'is stopped (Ctrl-C, `git fsmond stop`) or its worktree goes away. For debugging.',
+    )
+    .addHelpText(
+      'after',
+      examples('git fsmond run', 'git -c fsmond.logLevel=debug fsmond run 2>&1 | tee fsmond.log'),
+    )
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const repo = await repoOf(cmd);
+        // Checked here so that the refusal is our one line, not the daemon's log line too.
+        const running = await fetchStatus(repo);
+        if (running)
+          throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
+        const code = await runDaemon({ dir: repo.worktree, logToStderr: true });
+        if (code === EXIT_ALREADY_RUNNING) {
+          throw new CliError(`already running for '${repo.worktree}'`);
+        }
+        // A blocked inotify read keeps the event loop alive: leave explicitly.
+        process.exit(code);
+      }),
+    );
+
+  program
+    .command('daemon <worktree>', { hidden: true })
+    .description('the detached daemon, as started by the hook shim and `start`')
+    .action(async (worktree: string) => {
+      let code = 1;
+      try {
+        code = await runDaemon({ dir: worktree, logToStderr: false });
+      } catch {
+        code = 1;
+      }
+      process.exit(code);
+    });
+
+  program
+    .command('stop')
+    .summary('stop the daemon and wait until it has exited')
+    .description(
+      'Ask the daemon to quit and wait until its process has exited. Fails when none runs, or ' +
+        'when it is still alive after --timeout seconds.',
+    )
+    .option('--timeout <seconds>', 'give up after this long', seconds, 30)
+    .addHelpText('after', examples('git fsmond stop', 'git fsmond stop --timeout 5'))
+    .action(
+      action(async (opts: { timeout: number }, cmd: Command) => {
+        const repo = await repoOf(cmd);
+        const pid = await stopDaemon(repo, opts.timeout * 1000);
+        if (pid === null) throw notRunning(repo);
+        out(`stopped daemon (pid ${pid})`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,147 @@
+/** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
+import type { Command } from 'commander';
+import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
+import { action, dirOf, examples, note, out } from './common.js';
+import {
+  bestShim,
+  GLOBAL_CWD,
+  gitConfigGet,
+  gitConfigScope,
+  isOurShim,
+  needsShell,
+  type Scope,
+} from './config.js';
+import { fetchStatus, refuseRemote, startDaemon, stopDaemon } from './control.js';
+import { describeChange, disableConfig, enableConfig } from './enable.js';
+import { Progress } from './progress.js';
+import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
+
+const START_TIMEOUT_MS = 300_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+/** With --global, being outside any worktree is fine: there is just no daemon to start. */
+async function worktreeIfAny(dir: string): Promise<RepoInfo | null> {
+  try {
+    return await discoverRepo(dir);
+  } catch (err) {
+    if (err instanceof RepoError && err.code !== 'git-missing') return null;
+    throw err;
+  }
+}
+
+async function startWithProgress(repo: RepoInfo): Promise<void> {
+  const running = await fetchStatus(repo);
+  if (running) {
+    out(`daemon already running (pid ${running.pid})`);
+    return;
+  }
+  const progress = new Progress(process.stderr);
+  let s: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    s = await startDaemon(repo, {
+      timeoutMs: START_TIMEOUT_MS,
+      waitWatching: true,
+      onProgress: (p) => {
+        if (!p.watching)
+          progress.update(`registering watches: ${p.watchedDirectories} directories`);
+      },
+    });
+  } finally {
+    progress.done();
+  }
+  out(`started daemon (pid ${s.pid}), watching ${s.watchedDirectories} directories`);
+}
+
+/** The `list` bookkeeping must not undo the real work: a failure there is only a note. */
+async function bookkeeping(fn: (wt: string) => Promise<boolean>, repo: RepoInfo) {
+  try {
+    return await fn(repo.worktree);
+  } catch (err) {
+    note(
+      `could not update ${WORKTREE_KEY} in the global config (for 'list'): ${(err as Error).message}`,
+    );
+    return false;
+  }
+}
+
+/** When another config file still points git at a shim, the next git command restarts it. */
+async function noteStillEnabled(repo: RepoInfo, scope: Scope): Promise<void> {
+  const value = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+  if (!isOurShim(value)) return;
+  const where = (await gitConfigScope(repo.worktree, 'core.fsmonitor')) ?? 'another';
+  const hint = scope === '--local' && where === 'global' ? ": 'git fsmond disable --global'" : '';
+  note(
+    `core.fsmonitor is still set in the ${where} config, so git keeps using git-fsmond here${hint}`,
+  );
+}
+
+export function addSetupCommands(program: Command): void {
+  program
+    .command('enable')
+    .summary('make git use git-fsmond here (or everywhere) and start the daemon')
+    .description(
+      'Set core.fsmonitor to the hook shim, core.fsmonitorHookVersion=2 and ' +
+        'core.untrackedCache=true in this repository (with --global: in your global config), print ' +
+        'what changed, record the worktree for `list`, and start its daemon. Values you had are ' +
+        'saved and put back by `disable`. Running it again changes nothing.',
+    )
+    .option('--global', 'set the options in your global git config (works outside a repository)')
+    .addHelpText(
+      'after',
+      examples(
+        'git fsmond enable',
+        'git -C ~/src/big-repo fsmond enable',
+        'git fsmond enable --global',
+      ),
+    )
+    .action(
+      action(async (opts: { global?: boolean }, cmd: Command) => {
+        const scope: Scope = opts.global ? '--global' : '--local';
+        const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
+        if (repo) await refuseRemote(repo);
+        const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
+        const where = opts.global ? 'global config' : 'local config';
+        for (const c of changes) out(describeChange(c, where));
+        const recorded = !opts.global && repo ? await bookkeeping(recordWorktree, repo) : false;
+        if (recorded) out(`recorded '${repo!.worktree}' in global ${WORKTREE_KEY}`);
+        if (changes.length === 0 && !recorded) out(`already enabled in ${where}`);
+        const shim = bestShim();
+        if (shim.kind === 'node') {
+          note(
+            'no C compiler was found at install: the Node shim adds ~35 ms to every git command',
+          );
+        }
+        if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
+        if (repo) await startWithProgress(repo);
+        else note('not inside a worktree: each daemon starts with the first git command there');
+        return 0;
+      }),
+    );
+
+  program
+    .command('disable')
+    .summary('undo what enable set, then stop the daemon')
+    .description(
+      'Undo only what `enable` set (a value you changed since is left alone, and says so), forget ' +
+        'the worktree for `list`, and stop its daemon. Running it where nothing is enabled is fine.',
+    )
+    .option('--global', 'undo it in your global git config')
+    .addHelpText('after', examples('git fsmond disable', 'git fsmond disable --global'))
+    .action(
+      action(async (opts: { global?: boolean }, cmd: Command) => {
+        const scope: Scope = opts.global ? '--global' : '--local';
+        const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
+        const changes = await disableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
+        const where = opts.global ? 'global config' : 'local config';
+        for (const c of changes) out(describeChange(c, where));
+        const forgot = !opts.global && repo ? await bookkeeping(forgetWorktree, repo) : false;
+        if (forgot) out(`removed '${repo!.worktree}' from global ${WORKTREE_KEY}`);
+        if (changes.length === 0 && !forgot) out(`not enabled in ${where}: nothing to undo`);
+        if (!repo) return 0;
+        const pid = await stopDaemon(repo, STOP_TIMEOUT_MS);
+        if (pid !== null) out(`stopped daemon (pid ${pid})`);
+        await noteStillEnabled(repo, scope);
+        return 0;
+      }),
+    );
+}

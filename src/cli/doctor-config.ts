@@ -1,0 +1,214 @@
+/** The checks of `doctor` about git and its config: one ok / warn / fail line each, with advice. */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { bestShim, C_SHIM, monitorKind, NODE_SHIM, needsShell } from './config.js';
+import { settingProblems } from './keys.js';
+
+const run = promisify(execFile);
+
+export type Verdict = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  check: string;
+  status: Verdict;
+  message: string;
+  /** What to do, when there is something to do. */
+  advice: string | null;
+}
+
+export const check = (
+  name: string,
+  status: Verdict,
+  message: string,
+  advice: string | null = null,
+) => ({
+  check: name,
+  status,
+  message,
+  advice,
+});
+
+export interface GitInfo {
+  version: string;
+  numbers: number[];
+  /** git can talk to a daemon itself (`core.fsmonitor=true`), over the socket we serve. */
+  ipc: boolean;
+  daemonFeature: boolean;
+}
+
+const atLeast = (v: number[], want: number[]) => {
+  for (let i = 0; i < want.length; i++) {
+    if ((v[i] ?? 0) !== want[i]!) return (v[i] ?? 0) > want[i]!;
+  }
+  return true;
+};
+
+export async function gitInfo(): Promise<GitInfo> {
+  const { stdout } = await run('git', ['version', '--build-options']);
+  const version = /git version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+  const numbers = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const daemonFeature = /^feature: fsmonitor--daemon$/m.test(stdout);
+  // git's own daemon came to macOS and Windows in 2.36, to Linux only in 2.55.
+  const ipcSince = process.platform === 'linux' ? [2, 55] : [2, 36];
+  return { version, numbers, daemonFeature, ipc: daemonFeature && atLeast(numbers, ipcSince) };
+}
+
+export function checkGit(git: GitInfo): Check {
+  const ipc = git.ipc
+    ? 'core.fsmonitor=true (IPC) works too'
+    : `core.fsmonitor=true (IPC) does not work with it (needs git >= ${process.platform === 'linux' ? '2.55' : '2.36'} with 'feature: fsmonitor--daemon')`;
+  if (!atLeast(git.numbers, [2, 26])) {
+    return check(
+      'git',
+      'fail',
+      `git ${git.version} has no hook protocol v2`,
+      'install git >= 2.26',
+    );
+  }
+  return check('git', 'ok', `git ${git.version}: hook protocol v2 works; ${ipc}`);
+}
+
+export interface ConfigView {
+  worktree: string;
+  fsmonitor: string | null;
+  fsmonitorScope: string | null;
+  hookVersion: string | null;
+  untrackedCache: string | null;
+  all: Map<string, string>;
+}
+
+/** core.fsmonitor, core.fsmonitorHookVersion and core.untrackedCache, as git sees them. */
+export function checkConfig(cfg: ConfigView, git: GitInfo): Check[] {
+  const checks: Check[] = [];
+  const fix = "run 'git fsmond enable'";
+  const kind = monitorKind(cfg.fsmonitor);
+  const where = cfg.fsmonitorScope ? ` (${cfg.fsmonitorScope} config)` : '';
+  const name = 'core.fsmonitor';
+  if (kind === 'none') {
+    checks.push(check(name, 'fail', `core.fsmonitor is ${cfg.fsmonitor ?? 'unset'}${where}`, fix));
+  } else if (kind === 'ipc') {
+    checks.push(
+      git.ipc
+        ? check(name, 'ok', `core.fsmonitor=true${where}: git asks the daemon over its socket`)
+        : check(
+            name,
+            'warn',
+            `core.fsmonitor=true${where}, but git ${git.version} has no fsmonitor--daemon: it silently rescans everything`,
+            fix,
+          ),
+    );
+  } else {
+    checks.push(hookPathCheck(cfg.fsmonitor!, where, kind, cfg.worktree));
+    if (cfg.hookVersion === '2') {
+      checks.push(check('core.fsmonitorHookVersion', 'ok', 'core.fsmonitorHookVersion=2'));
+    } else {
+      checks.push(
+        check(
+          'core.fsmonitorHookVersion',
+          cfg.hookVersion === null ? 'warn' : 'fail',
+          `core.fsmonitorHookVersion is ${cfg.hookVersion ?? 'unset (git tries 2, then 1)'}`,
+          'git config core.fsmonitorHookVersion 2',
+        ),
+      );
+    }
+  }
+  const uc = cfg.untrackedCache?.toLowerCase();
+  checks.push(
+    uc === 'true' || uc === 'yes' || uc === 'on' || uc === '1'
+      ? check('core.untrackedCache', 'ok', `core.untrackedCache=${cfg.untrackedCache}`)
+      : check(
+          'core.untrackedCache',
+          'warn',
+          `core.untrackedCache is ${cfg.untrackedCache ?? 'unset'}: git still reads every directory to find untracked files`,
+          'git config core.untrackedCache true',
+        ),
+  );
+  const problems = settingProblems(cfg.all);
+  checks.push(
+    problems.length === 0
+      ? check('settings', 'ok', 'every fsmond.* key is known and valid')
+      : check('settings', 'warn', problems.join('; '), 'see the README, Configuration'),
+  );
+  return checks;
+}
+
+/** Where git finds the hook: a bare name on PATH, any other path from the worktree root. */
+function hookFile(value: string, worktree: string): string | null {
+  const executable = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (value.includes('/')) {
+    const p = path.resolve(worktree, value);
+    return executable(p) ? p : null;
+  }
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  return dirs.map((d) => path.join(d, value)).find(executable) ?? null;
+}
+
+function hookPathCheck(value: string, where: string, kind: string, worktree: string): Check {
+  const name = 'core.fsmonitor';
+  // A value with shell characters is a shell command line to git: nothing to resolve.
+  if (needsShell(value)) {
+    return check(
+      name,
+      'warn',
+      `core.fsmonitor=${value}${where} has shell characters, so git runs it through sh (1-2 ms more per command)`,
+      'install git-fsmond under a plain path',
+    );
+  }
+  if (hookFile(value, worktree) === null) {
+    return check(
+      name,
+      'fail',
+      `core.fsmonitor=${value}${where} is not an executable file`,
+      "run 'git fsmond enable'",
+    );
+  }
+  if (kind === 'other') {
+    return check(
+      name,
+      'warn',
+      `core.fsmonitor=${value}${where} is not git-fsmond's shim`,
+      "run 'git fsmond enable'",
+    );
+  }
+  if (value !== C_SHIM && value !== NODE_SHIM) {
+    return check(
+      name,
+      'warn',
+      `core.fsmonitor=${value}${where} is the shim of another git-fsmond installation`,
+      "run 'git fsmond enable' with this one",
+    );
+  }
+  return check(name, 'ok', `core.fsmonitor=${value}${where}`);
+}
+
+export function checkShim(kind: string): Check {
+  const name = 'shim';
+  const best = bestShim();
+  if (kind === 'c') return check(name, 'ok', 'the C shim (~0.5 ms per git command)');
+  if (kind === 'node' && best.kind === 'c') {
+    return check(
+      name,
+      'warn',
+      'the Node shim, although the C one is built',
+      "run 'git fsmond enable' again",
+    );
+  }
+  if (kind === 'node') {
+    return check(
+      name,
+      'warn',
+      'the Node shim (~35 ms per git command): no C compiler was found at install',
+      `install cc, then run 'node ${path.join(path.dirname(NODE_SHIM), 'build.mjs')}' and 'git fsmond enable'`,
+    );
+  }
+  return check(name, 'ok', kind === 'ipc' ? 'none: git uses IPC' : 'none in use');
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import fs, { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { filesystemOf } from './filesystem.js';
+import { socketPointerFor } from './paths.js';
+import { RepoError, type RepoInfo } from './repo.js';
+
+export interface SocketLocation {
+  path: string;
+  /** Not in the git dir: the shims find it through `socketPointerFor(gitDir)`. */
+  relocated: boolean;
+}
+
+/** The socket git >= 2.55 looks for, per worktree. */
+export function socketPathFor(gitDir: string): string {
+  return path.join(gitDir, 'fsmonitor--daemon.ipc');
+}
+
+/**
+ * The socket a running daemon of this git dir listens on, as the shims find it: the default
+ * path, or, when nothing is there, the one `<gitdir>/fsmond/socket` names.
+ */
+export function currentSocketPath(gitDir: string): string {
+  const def = socketPathFor(gitDir);
+  if (fs.lstatSync(def, { throwIfNoEntry: false })) return def;
+  try {
+    const p = fs.readFileSync(socketPointerFor(gitDir), 'utf8').trim();
+    return path.isAbsolute(p) ? p : def;
+  } catch {
+    return def;
+  }
+}
+
+/**
+ * Where the socket goes, by git's rule (fsm-ipc-unix.c, fsm-settings-unix.c): in the git dir,
+ * unless that is on a filesystem that cannot hold one; then
+ * `<fsmonitor.socketDir or $HOME>/.git-fsmonitor-<sha1hex(worktree)>`, so that git's own
+ * clients find it too. A socket directory that cannot hold one either is a refusal.
+ */
+export async function socketLocationFor(
+  repo: RepoInfo,
+  socketDir: string | undefined,
+): Promise<SocketLocation> {
+  const here = await filesystemOf(repo.gitDir).catch(() => null);
+  // Like git, an error counts as "local": binding will tell.
+  if (!here || here.sockets) return { path: socketPathFor(repo.gitDir), relocated: false };
+  const dir = expandHome(socketDir?.trim() || os.homedir() || '');
+  const why = `git dir '${repo.gitDir}' is on ${here.name}, which cannot hold the daemon's socket`;
+  if (!dir || !path.isAbsolute(dir)) {
+    throw new RepoError(`${why}; set fsmonitor.socketDir to a local directory`, 'nosockets', {
+      gitDir: repo.gitDir,
+    });
+  }
+  const there = await fsp.stat(dir).then(
+    async (st) => (st.isDirectory() ? filesystemOf(dir) : null),
+    () => null,
+  );
+  if (!there?.sockets) {
+    throw new RepoError(
+      `${why}, and socket directory '${dir}' is ${there ? `on ${there.name}, ` : 'not a directory, '}incompatible with fsmonitor due to lack of Unix sockets support; set fsmonitor.socketDir to a local directory`,
+      'nosockets',
+      { gitDir: repo.gitDir },
+    );
+  }
+  const hash = createHash('sha1').update(repo.worktree, 'utf8').digest('hex');
+  return { path: path.join(dir, `.git-fsmonitor-${hash}`), relocated: true };
+}
+
+/** git's interpolate_path for the forms a config value uses: `~` and `~/…`. */
+function expandHome(p: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return p;
+}

@@ -1,0 +1,151 @@
+/**
+ * Running the real `bin/git-fsmond` as a child process, with a HOME of its own so that global
+ * git config (`enable --global`, the `fsmond.worktree` list) never leaks between tests or
+ * into the developer's.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon, tempDir } from './git.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout split into lines, without the final empty one. */
+  lines: string[];
+  errLines: string[];
+}
+
+const splitLines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
+
+export class CliSandbox {
+  readonly root = tempDir('fsmond-cli-');
+  readonly home = path.join(this.root, 'home');
+  readonly env: NodeJS.ProcessEnv = {
+    ...GIT_ENV,
+    HOME: this.home,
+    XDG_CONFIG_HOME: path.join(this.home, '.config'),
+  };
+  private readonly worktrees: string[] = [];
+  private readonly children: ChildProcess[] = [];
+
+  constructor() {
+    fs.mkdirSync(this.home);
+  }
+
+  /** A committed repository, by default without any fsmonitor config (so `enable` starts clean). */
+  repo(name: string, opts: RepoOptions = {}): string {
+    const wt = makeRepo({ monitor: false, ...opts, parent: this.root, name });
+    this.worktrees.push(wt);
+    return wt;
+  }
+
+  /** A directory in no repository. */
+  dir(name: string): string {
+    const d = path.join(this.root, name);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  /** A worktree to clean up that was not made by repo() (a linked worktree, say). */
+  track(wt: string): void {
+    this.worktrees.push(wt);
+  }
+
+  git(cwd: string, args: string[]): string {
+    return execFileSync('git', args, { cwd, env: this.env, encoding: 'utf8' });
+  }
+
+  /** The global config as `key=value` lines (git config --global --list). */
+  globalConfig(): string[] {
+    try {
+      return splitLines(this.git(this.root, ['config', '--global', '--list']));
+    } catch {
+      return [];
+    }
+  }
+
+  run(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(LAUNCHER, args, {
+        cwd,
+        env: { ...this.env, ...extraEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 120_000,
+        killSignal: 'SIGKILL',
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
+      );
+    });
+  }
+
+  /** A long-running command (`run`, `log -f`), killed at cleanup if still alive. */
+  spawn(
+    args: string[],
+    cwd: string,
+  ): ChildProcess & { output: { stdout: string; stderr: string } } {
+    const child = spawn(LAUNCHER, args, { cwd, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = { stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      output.stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      output.stderr += d;
+    });
+    this.children.push(child);
+    return Object.assign(child, { output });
+  }
+
+  /** Stops every daemon of every worktree made here, then removes the whole sandbox. */
+  async cleanup(): Promise<void> {
+    for (const c of this.children)
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const wt of this.worktrees) {
+      // A test may have removed the worktree or its .git; there is no daemon to stop then.
+      if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
+    }
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A refusal: exactly one line on stderr, `git-fsmond: ...`, matching `re`, and `code`. */
+export function assertOneLineError(r: CliResult, code: number, re: RegExp): void {
+  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+  assert.equal(r.errLines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
+  assert.match(r.errLines[0]!, /^git-fsmond: /);
+  assert.match(r.errLines[0]!, re);
+}
+
+/** Resolves once `check()` holds for the child's output (or rejects when it exits first). */
+export async function waitForOutput(
+  child: ChildProcess & { output: { stdout: string; stderr: string } },
+  check: (o: { stdout: string; stderr: string }) => boolean,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check(child.output)) {
+    if (child.exitCode !== null)
+      throw new Error(`exited ${child.exitCode}: ${child.output.stderr}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out; output: ${JSON.stringify(child.output)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resolves with the exit code once the child has exited. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}

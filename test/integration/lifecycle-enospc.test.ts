@@ -1,0 +1,27 @@
+/**
+ * A full inotify watch table (ENOSPC) at daemon level: a real daemon, in a user namespace of
+ * its own whose watch limit is too low for the worktree (lifecycle-ns-child.ts; the
+ * machine-wide limit is never touched). It must not crash or restart: it answers `/` (git
+ * status stays right), logs the sysctl to raise, retries, and is exact once the limit allows.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runInNamespace } from '../helpers/lifecycle-ns.js';
+
+test('watch table full: `/` answers, a clear message, recovery once raised, no restart', async (t) => {
+  const res = await runInNamespace('enospc');
+  if ('skip' in res) {
+    t.skip(String(res.skip));
+    return;
+  }
+  assert.equal(res.error, undefined, String(res.error));
+  assert.deepEqual(res.whileLow, [['/'], ['/'], ['/']], 'answers while the table is full');
+  assert.equal(res.watchingWhileLow, false);
+  assert.equal(res.statusLowOk, true, 'git status right while the table is full');
+  assert.equal(res.logMentionsSysctl, true, 'the log names fs.inotify.max_user_watches');
+  assert.equal(res.samePid, true, 'the same daemon throughout');
+  assert.equal(res.starts, 1, 'started once: no crash loop');
+  assert.deepEqual(res.after, ['d7/f'], 'exact once the limit allows');
+  assert.equal(res.statusAfterOk, true);
+  assert.equal(res.watchedDirectories, 11);
+});
