@@ -252,7 +252,7 @@ export class Daemon {
       gitDir: this.repo.gitDir,
       socket: this.socketPath,
       watching: this.journal.ready,
-      token: j.epoch === null ? null : `builtin:${j.epoch}:${j.headSeq}`,
+      token: this.journal.pinnedToken(),
       uptimeMs: Date.now() - this.startedAt,
       backend: w?.backend ?? null,
       watchedDirectories: w?.watchedDirs ?? 0,

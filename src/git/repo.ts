@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -52,9 +53,11 @@ async function git(cwd: string, args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT' && !e.stderr)
-      throw new RepoError('git is not installed', 'git-missing');
-    if (e.code === 'ENOENT') throw new RepoError(`no such directory: '${cwd}'`, 'not-a-repo');
+    // spawn says ENOENT both for a missing git and for a missing cwd: tell them apart.
+    if (e.code === 'ENOENT' && !fs.existsSync(cwd)) {
+      throw new RepoError(`no such directory: '${cwd}'`, 'not-a-repo');
+    }
+    if (e.code === 'ENOENT') throw new RepoError('git is not installed', 'git-missing');
     throw e;
   }
 }

@@ -128,6 +128,17 @@ export class Journal {
     return this.count(answer);
   }
 
+  /**
+   * The current token for display (status). It pins the head, so the token names a real
+   * moment: a client that later queries with it still gets every change made after it.
+   */
+  pinnedToken(): string | null {
+    if (this.epoch === null) return null;
+    const head = this.head();
+    head.pinned = true;
+    return formatToken(this.epoch, head.seq);
+  }
+
   /** A `/` answer that still carries a usable token when one exists (used on sync timeouts). */
   trivialAnswer(reason: string): Answer {
     if (this.epoch === null) return this.trivial(neverValidToken(), reason);

@@ -147,3 +147,12 @@ test('byte strings survive: non-UTF-8 names come out byte-exact', () => {
   ]);
   assert.deepEqual(a.payload, expected);
 });
+
+test('a token shown by status is pinned: changes after it are in its answer', () => {
+  const j = journal();
+  j.startEpoch();
+  j.add(['before']);
+  const shown = j.pinnedToken()!;
+  j.add(['after']);
+  assert.deepEqual(paths(j.answer(shown)), ['after']);
+});
