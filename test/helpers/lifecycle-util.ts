@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../../src/ipc/index.js';
 import { enableMonitor, GIT_ENV, git, gitDirOf, LAUNCHER, waitFor } from './git.js';
@@ -128,6 +129,22 @@ export async function reap(d: DaemonProc | null | undefined): Promise<void> {
   if (!d || d.exit()) return;
   d.child.kill('SIGKILL');
   await d.exited;
+}
+
+/**
+ * The temp dirs and daemons one test file makes: when its tests are done, every daemon is
+ * continued (a test may have stopped it with SIGSTOP) and reaped, and every dir removed.
+ */
+export function trackForCleanup(): { dirs: string[]; daemons: DaemonProc[] } {
+  const tracked = { dirs: [] as string[], daemons: [] as DaemonProc[] };
+  after(async () => {
+    for (const d of tracked.daemons) {
+      if (d.exit() === null) d.child.kill('SIGCONT');
+      await reap(d);
+    }
+    for (const d of tracked.dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
+  });
+  return tracked;
 }
 
 export function readLog(gitDir: string): string {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   git,
   gitDirOf,
@@ -21,22 +21,16 @@ import {
 import { runInNamespace } from '../helpers/lifecycle-ns.js';
 import {
   closeServer,
-  type DaemonProc,
   exitAfter,
   listenAt,
   query,
   readLog,
-  reap,
   spawnDaemon,
+  trackForCleanup,
   waitServing,
 } from '../helpers/lifecycle-util.js';
 
-const dirs: string[] = [];
-const daemons: DaemonProc[] = [];
-after(async () => {
-  for (const d of daemons) await reap(d);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dirs, daemons } = trackForCleanup();
 
 async function setup(opts: { foreground?: boolean } = {}) {
   const parent = tempDir('fsmond-exit-');

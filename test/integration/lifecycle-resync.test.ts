@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   git,
   gitDirOf,
@@ -20,26 +20,17 @@ import {
 } from '../helpers/git.js';
 import {
   alive,
-  type DaemonProc,
   makeBigRepo,
   query,
   readLog,
-  reap,
   spawnDaemon,
   statusAt,
+  trackForCleanup,
   waitServing,
 } from '../helpers/lifecycle-util.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
-const dirs: string[] = [];
-const daemons: DaemonProc[] = [];
-after(async () => {
-  for (const d of daemons) {
-    if (d.exit() === null) d.child.kill('SIGCONT');
-    await reap(d);
-  }
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dirs, daemons } = trackForCleanup();
 
 async function setup(files?: Record<string, string>) {
   const parent = tempDir('fsmond-resync-');

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
   C_SHIM,
@@ -33,18 +33,13 @@ import {
   mode,
   query,
   readLog,
-  reap,
   spawnDaemon,
   statusAt,
+  trackForCleanup,
   waitServing,
 } from '../helpers/lifecycle-util.js';
 
-const dirs: string[] = [];
-const daemons: DaemonProc[] = [];
-after(async () => {
-  for (const d of daemons) await reap(d);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dirs, daemons } = trackForCleanup();
 
 function repo() {
   const parent = tempDir('fsmond-sec-');

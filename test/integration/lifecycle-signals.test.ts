@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   gitDirOf,
   makeRepo,
@@ -17,21 +17,15 @@ import {
   waitFor,
 } from '../helpers/git.js';
 import {
-  type DaemonProc,
   exitAfter,
   readLog,
-  reap,
   spawnDaemon,
   statusAt,
+  trackForCleanup,
   waitServing,
 } from '../helpers/lifecycle-util.js';
 
-const dirs: string[] = [];
-const daemons: DaemonProc[] = [];
-after(async () => {
-  for (const d of daemons) await reap(d);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
-});
+const { dirs, daemons } = trackForCleanup();
 
 async function setup() {
   const parent = tempDir('fsmond-signals-');
