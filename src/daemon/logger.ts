@@ -5,7 +5,8 @@ const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
 /** Never through a symlink planted at the log path (libuv adds O_CLOEXEC itself). */
-const OPEN_FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW;
+const APPEND_FLAGS = O_WRONLY | O_APPEND | O_NOFOLLOW;
+const CREATE_FLAGS = APPEND_FLAGS | O_CREAT;
 
 export interface LoggerOptions {
   /** Log file; null logs nowhere but stderr (when enabled). */
@@ -23,6 +24,12 @@ export interface LoggerOptions {
  */
 export class Logger {
   private file: string | null;
+  /**
+   * Only the first line and a rotation may create the file. A log that vanished later went
+   * with its directory (`rm -rf` of the worktree in progress): re-creating it would put a new
+   * entry into a directory being removed and make that `rm` fail with "not empty".
+   */
+  private created = false;
 
   constructor(private readonly opts: LoggerOptions) {
     this.file = opts.file;
@@ -49,14 +56,15 @@ export class Logger {
     const file = this.file;
     if (!file) return;
     try {
-      let fd = fs.openSync(file, OPEN_FLAGS, 0o600);
+      let fd = fs.openSync(file, this.created ? APPEND_FLAGS : CREATE_FLAGS, 0o600);
+      this.created = true;
       const st = fs.fstatSync(fd);
       // Several daemons may share the file for a moment (a race to start): the size on disk,
       // not a count of our own writes, decides.
       if (st.size > 0 && st.size + line.length > this.opts.maxBytes) {
         fs.closeSync(fd);
         fs.renameSync(file, `${file}.1`);
-        fd = fs.openSync(file, OPEN_FLAGS, 0o600);
+        fd = fs.openSync(file, CREATE_FLAGS, 0o600);
       } else if ((st.mode & 0o077) !== 0) {
         fs.fchmodSync(fd, 0o600);
       }

@@ -86,6 +86,18 @@ describe('the daemon exits, logs why and removes only its own files', () => {
     assert.deepEqual(fs.readdirSync(parent), [], 'nothing re-created');
   });
 
+  test('a log that vanished is not re-created (an rm -rf in progress must not fail)', async () => {
+    const { gitDir, d } = await setup({ foreground: true });
+    const log = path.join(gitDir, 'fsmond', 'daemon.log');
+    assert.ok(fs.existsSync(log), 'the daemon logged at start');
+    fs.rmSync(log);
+    d.child.kill('SIGTERM');
+    const e = await exitAfter(d, Date.now());
+    assert.equal(e.code, 0);
+    assert.match(d.stderr(), /shutting down: received SIGTERM/, 'it did log the line');
+    assert.ok(!fs.existsSync(log), 'but not into a new file');
+  });
+
   test('worktree root renamed: the last lines reach the log where it is now', async (t) => {
     const { parent, wt, d } = await setup();
     const moved = path.join(parent, 'moved');
