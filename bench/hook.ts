@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { shimBuild } from '../src/cli/config.js';
 import {
   C_SHIM,
   makeRepo,
@@ -76,6 +77,8 @@ function checkAnswer(stdout: Buffer): string | null {
   return null;
 }
 
+const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(2)}`;
+
 function sendQuit(gitdir: string): Promise<void> {
   return new Promise((resolve) => {
     const cwd = process.cwd();
@@ -120,6 +123,8 @@ async function main(): Promise<void> {
     console.log(`daemon listening after ${(performance.now() - t0).toFixed(0)} ms`);
 
     const hasC = fs.existsSync(C_SHIM);
+    const built = shimBuild();
+    if (hasC) console.log(`C shim built with ${built ? `${built.compiler} (${built.libc})` : '?'}`);
     const first = spawnSync(hasC ? C_SHIM : NODE_SHIM, ['2', ''], { cwd: repo.root, env });
     const bad = checkAnswer(first.stdout);
     if (first.status !== 0 || bad) throw new Error(`first query failed: ${bad ?? first.status}`);
@@ -183,8 +188,8 @@ async function main(): Promise<void> {
         v.name,
         s.median.toFixed(2),
         s.p95.toFixed(2),
-        v === variants[0] ? '' : `+${(s.median - baseline.median).toFixed(2)}`,
-        v === variants[0] ? '' : `+${(s.p95 - baseline.p95).toFixed(2)}`,
+        v === variants[0] ? '' : signed(s.median - baseline.median),
+        v === variants[0] ? '' : signed(s.p95 - baseline.p95),
         hyperfine ? 'n/a' : String(failures.get(v.name) ?? 0),
       ];
     });

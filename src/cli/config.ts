@@ -80,7 +80,17 @@ export interface Shim {
 export const C_SHIM = path.join(PACKAGE_ROOT, 'hooks', 'bin', 'fsmond-hook');
 export const NODE_SHIM = path.join(PACKAGE_ROOT, 'hooks', 'fsmond-hook.cjs');
 
-/** The compiled shim when the install could build it (0.5 ms), else the Node one (~35 ms). */
+/** How hooks/build.mjs built the C shim (hooks/bin/build.json), or null if unknown. */
+export function shimBuild(): { compiler: string; libc: string } | null {
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(path.dirname(C_SHIM), 'build.json'), 'utf8'));
+    return typeof v?.compiler === 'string' && typeof v?.libc === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The compiled shim when the install could build it (0.3-1 ms), else the Node one (~35 ms). */
 export function bestShim(): Shim {
   try {
     fs.accessSync(C_SHIM, fs.constants.X_OK);

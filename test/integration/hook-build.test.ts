@@ -1,0 +1,100 @@
+/**
+ * hooks/build.mjs picks the compiler: a static musl build when musl-gcc exists, the system
+ * compiler when musl-gcc is missing or broken, and the Node fallback (exit 0) with none.
+ * Compilers are stand-in scripts on a private PATH, so every case runs on any machine; the
+ * stand-in musl-gcc hands its arguments to the real cc, which links glibc statically just as
+ * well, so "static" is checked on a real binary.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { PKG_ROOT } from '../helpers/hook-harness.js';
+
+const BUILD = path.join(PKG_ROOT, 'hooks', 'build.mjs');
+const base = fs.mkdtempSync('/tmp/fsmond-hook-build-');
+after(() => fs.rmSync(base, { recursive: true, force: true }));
+const realCc =
+  spawnSync('sh', ['-c', 'command -v cc || command -v gcc || command -v clang'], {
+    encoding: 'utf8',
+  }).stdout.trim() || null;
+
+/** A PATH holding only the given stand-in scripts (name -> sh body). */
+function fakePath(name: string, scripts: Record<string, string>): string {
+  const dir = path.join(base, name, 'path');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [file, body] of Object.entries(scripts)) {
+    fs.writeFileSync(path.join(dir, file), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  }
+  return dir;
+}
+
+function build(name: string, pathDirs: string) {
+  const out = path.join(base, name, 'out');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathDirs };
+  delete env.CC;
+  const res = spawnSync(process.execPath, [BUILD, '--out', out], { encoding: 'utf8', env });
+  const shim = path.join(out, 'fsmond-hook');
+  const info = fs.existsSync(path.join(out, 'build.json'))
+    ? JSON.parse(fs.readFileSync(path.join(out, 'build.json'), 'utf8'))
+    : null;
+  return { res, shim, info, out: res.stdout + res.stderr };
+}
+
+/** True when the ELF file asks for no program interpreter (no PT_INTERP: statically linked). */
+function isStatic(file: string): boolean {
+  const b = fs.readFileSync(file);
+  const phoff = Number(b.readBigUInt64LE(32));
+  const phentsize = b.readUInt16LE(54);
+  const phnum = b.readUInt16LE(56);
+  for (let i = 0; i < phnum; i++) if (b.readUInt32LE(phoff + i * phentsize) === 3) return false;
+  return true;
+}
+
+/** Version 1 always answers `/`: the cheapest proof that the binary runs. */
+function runsV1(shim: string): string {
+  return spawnSync(shim, ['1', ''], { encoding: 'latin1', cwd: base }).stdout;
+}
+
+const noCc = realCc === null ? 'no C compiler on this machine' : false;
+const elf64le = ['x64', 'arm64'].includes(process.arch) ? false : 'the ELF check reads 64-bit LE';
+
+test('musl-gcc, when present, builds a static shim', { skip: noCc || elf64le }, () => {
+  const log = path.join(base, 'musl-args');
+  const dir = fakePath('musl', { 'musl-gcc': `echo "$@" > ${log}\nexec ${realCc} "$@"` });
+  const r = build('musl', `${dir}:/usr/bin:/bin`);
+  assert.equal(r.res.status, 0, r.out);
+  assert.match(r.out, /with musl-gcc \(musl, static\)/);
+  assert.match(fs.readFileSync(log, 'utf8'), /(^| )-static( |$)/);
+  assert.equal(r.info.libc, 'musl, static');
+  assert.ok(isStatic(r.shim), 'the shim is statically linked');
+  assert.equal(runsV1(r.shim), '/');
+});
+
+test('a broken musl-gcc falls back to the system compiler', { skip: noCc }, () => {
+  const dir = fakePath('broken', { 'musl-gcc': 'echo "musl-gcc: broken" >&2; exit 1' });
+  const r = build('broken', `${dir}:${path.dirname(realCc as string)}:/bin`);
+  assert.equal(r.res.status, 0, r.out);
+  assert.match(r.out, /musl-gcc .* failed; trying the next compiler/);
+  assert.match(r.out, /built .* \(the system libc, dynamic\)/);
+  assert.equal(r.info.libc, 'the system libc, dynamic');
+  assert.equal(runsV1(r.shim), '/');
+});
+
+test('every compiler failing is an error', () => {
+  const fail = 'echo "$0: no" >&2; exit 1';
+  const dir = fakePath('allfail', { 'musl-gcc': fail, cc: fail });
+  const r = build('allfail', dir);
+  assert.equal(r.res.status, 1, r.out);
+  assert.match(r.res.stderr, /cc .* failed/);
+  assert.equal(fs.existsSync(r.shim), false);
+});
+
+test('no compiler at all: exit 0, a note, and no binary (the Node shim is used)', () => {
+  const dir = fakePath('none', {});
+  const r = build('none', dir);
+  assert.equal(r.res.status, 0, r.out);
+  assert.match(r.res.stdout, /no C compiler found .* Node fallback/);
+  assert.equal(fs.existsSync(r.shim), false);
+});
