@@ -6,12 +6,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { IpcClientError, socketState } from '../src/ipc/index.js';
-import { procMemory, runQuietly, sleep } from './measure.js';
+import { procMemory, runQuietly } from './measure.js';
 import {
+  gitStatusArgs,
   type Monitor,
-  pollIncremental,
+  pollSocket,
   type QueryResult,
+  reapChild,
   SOCK_NAME,
   type StartTiming,
   timedRequest,
@@ -52,27 +53,11 @@ export class BuiltinMonitor implements Monitor {
   }
 
   statusArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      this.opts.git,
-      '-c',
-      'core.fsmonitor=true',
-      'status',
-      '--porcelain',
-    ];
+    return gitStatusArgs(index, true, this.opts.git);
   }
 
   baselineArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      this.opts.git,
-      '-c',
-      'core.fsmonitor=false',
-      'status',
-      '--porcelain',
-    ];
+    return gitStatusArgs(index, false, this.opts.git);
   }
 
   async start(): Promise<StartTiming> {
@@ -88,27 +73,7 @@ export class BuiltinMonitor implements Monitor {
       if (child.exitCode !== null)
         throw new Error(`git fsmonitor--daemon exited with ${child.exitCode}`);
     };
-    return pollIncremental(
-      t0,
-      async (token) => {
-        alive();
-        try {
-          return await timedRequest(this.sock, token);
-        } catch (err) {
-          if (
-            err instanceof IpcClientError &&
-            (err.code === 'not-found' || err.code === 'not-listening')
-          )
-            return null;
-          throw err;
-        }
-      },
-      async () => {
-        alive();
-        return (await socketState(this.sock)) === 'listening';
-      },
-      600_000,
-    );
+    return pollSocket(t0, this.sock, alive, 600_000);
   }
 
   memory() {
@@ -133,10 +98,7 @@ export class BuiltinMonitor implements Monitor {
     // Not spawnSync: our event loop must stay free to reap the daemon (our child), or a
     // `stop` that waits for its pid to go would wait for a zombie.
     await runQuietly(this.opts.git, ['fsmonitor--daemon', 'stop'], this.opts.root, gitEnv());
-    const end = Date.now() + 20_000;
-    while (child.exitCode === null && child.signalCode === null && Date.now() < end)
-      await sleep(10);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await reapChild(child);
     this.child = null;
   }
 

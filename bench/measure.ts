@@ -175,15 +175,6 @@ export function procMemory(pid: number): { rss: number; hwm: number } | null {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function loadAverage(): string {
   return os
     .loadavg()

@@ -130,6 +130,76 @@ export async function pollIncremental(
 /** Tokens git-fsmond hands out while it cannot vouch for any moment (src/journal/token.ts). */
 const NEVER_VALID = /^builtin:(pending|fsmond-unavailable)\./;
 
+/**
+ * pollIncremental for a daemon that serves git's IPC socket at `sock` (git-fsmond, git's
+ * builtin): until it listens, a missing socket is "no answer yet". `alive` throws once the
+ * daemon has exited, so that a crash fails the start instead of running into the timeout.
+ */
+export function pollSocket(
+  t0: number,
+  sock: string,
+  alive: () => void,
+  timeoutMs: number,
+): Promise<StartTiming> {
+  return pollIncremental(
+    t0,
+    async (token) => {
+      alive();
+      try {
+        return await timedRequest(sock, token);
+      } catch (err) {
+        if (
+          err instanceof IpcClientError &&
+          (err.code === 'not-found' || err.code === 'not-listening')
+        )
+          return null;
+        throw err;
+      }
+    },
+    async () => {
+      alive();
+      return (await socketState(sock)) === 'listening';
+    },
+    timeoutMs,
+  );
+}
+
+/** Waits up to 20 s for a monitor asked to stop to exit, then kills it. */
+export async function reapChild(child: ChildProcess): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (child.exitCode === null && child.signalCode === null && Date.now() < end) await sleep(10);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** argv of `git status --porcelain` on the index file `index`, core.fsmonitor on or off. */
+export function gitStatusArgs(index: string, fsmonitor: boolean, git = 'git'): string[] {
+  return [
+    'env',
+    `GIT_INDEX_FILE=${index}`,
+    git,
+    '-c',
+    `core.fsmonitor=${fsmonitor}`,
+    'status',
+    '--porcelain',
+  ];
+}
+
+/** The same with `hook` as a version-2 fsmonitor hook; `env` (`NAME=value`) is passed on to it. */
+export function hookStatusArgs(index: string, hook: string, env: string[] = []): string[] {
+  return [
+    'env',
+    `GIT_INDEX_FILE=${index}`,
+    ...env,
+    'git',
+    '-c',
+    `core.fsmonitor=${hook}`,
+    '-c',
+    'core.fsmonitorHookVersion=2',
+    'status',
+    '--porcelain',
+  ];
+}
+
 export interface FsmondOptions {
   root: string;
   gitDir: string;
@@ -154,29 +224,11 @@ export class FsmondMonitor implements Monitor {
   }
 
   statusArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      'git',
-      '-c',
-      `core.fsmonitor=${C_SHIM}`,
-      '-c',
-      'core.fsmonitorHookVersion=2',
-      'status',
-      '--porcelain',
-    ];
+    return hookStatusArgs(index, C_SHIM);
   }
 
   baselineArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      'git',
-      '-c',
-      'core.fsmonitor=false',
-      'status',
-      '--porcelain',
-    ];
+    return gitStatusArgs(index, false);
   }
 
   async start(): Promise<StartTiming> {
@@ -201,27 +253,7 @@ export class FsmondMonitor implements Monitor {
     const alive = () => {
       if (exited !== null) throw new Error(`daemon exited with ${exited} while starting`);
     };
-    return pollIncremental(
-      t0,
-      async (token) => {
-        alive();
-        try {
-          return await timedRequest(this.sock, token);
-        } catch (err) {
-          if (
-            err instanceof IpcClientError &&
-            (err.code === 'not-found' || err.code === 'not-listening')
-          )
-            return null;
-          throw err;
-        }
-      },
-      async () => {
-        alive();
-        return (await socketState(this.sock)) === 'listening';
-      },
-      300_000,
-    );
+    return pollSocket(t0, this.sock, alive, 300_000);
   }
 
   memory() {
@@ -255,13 +287,7 @@ export class FsmondMonitor implements Monitor {
     if ((await socketState(this.sock)) === 'listening') {
       await sendRequest(this.sock, Buffer.from('quit'), { timeoutMs: 10_000 }).catch(() => {});
     }
-    const child = this.child;
-    if (child) {
-      const end = Date.now() + 20_000;
-      while (child.exitCode === null && child.signalCode === null && Date.now() < end)
-        await sleep(10);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    if (this.child) await reapChild(this.child);
     const end = Date.now() + 10_000;
     while ((await socketState(this.sock)) === 'listening' && Date.now() < end) await sleep(10);
     this.child = null;

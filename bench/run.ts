@@ -30,7 +30,13 @@ import {
   type TimedCommand,
   timeCommands,
 } from './measure.js';
-import { FsmondMonitor, type Monitor, type QueryResult, type StartTiming } from './monitor.js';
+import {
+  FsmondMonitor,
+  hookStatusArgs,
+  type Monitor,
+  type QueryResult,
+  type StartTiming,
+} from './monitor.js';
 import {
   defaultCacheDir,
   ensureRepo,
@@ -427,17 +433,7 @@ async function runPhase(
     fs.copyFileSync(baseIndex, floorIndex);
     floor.push({
       name: 'noop',
-      args: [
-        'env',
-        `GIT_INDEX_FILE=${floorIndex}`,
-        'git',
-        '-c',
-        `core.fsmonitor=${hook}`,
-        '-c',
-        'core.fsmonitorHookVersion=2',
-        'status',
-        '--porcelain',
-      ],
+      args: hookStatusArgs(floorIndex, hook),
     });
   }
   const settleIndexes = async () => {

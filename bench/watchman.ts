@@ -8,12 +8,15 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { socketState } from '../src/ipc/index.js';
-import { onPath, procMemory, runQuietly, sleep } from './measure.js';
+import { onPath, procMemory, runQuietly } from './measure.js';
 import {
+  gitStatusArgs,
+  hookStatusArgs,
   type Monitor,
   parseAnswer,
   pollIncremental,
   type QueryResult,
+  reapChild,
   type StartTiming,
 } from './monitor.js';
 import { gitEnv } from './synth.js';
@@ -68,30 +71,11 @@ export class WatchmanMonitor implements Monitor {
   }
 
   statusArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      `WATCHMAN_SOCK=${this.sock}`,
-      'git',
-      '-c',
-      `core.fsmonitor=${this.hook}`,
-      '-c',
-      'core.fsmonitorHookVersion=2',
-      'status',
-      '--porcelain',
-    ];
+    return hookStatusArgs(index, this.hook, [`WATCHMAN_SOCK=${this.sock}`]);
   }
 
   baselineArgs(index: string): string[] {
-    return [
-      'env',
-      `GIT_INDEX_FILE=${index}`,
-      'git',
-      '-c',
-      'core.fsmonitor=false',
-      'status',
-      '--porcelain',
-    ];
+    return gitStatusArgs(index, false);
   }
 
   async start(): Promise<StartTiming> {
@@ -150,10 +134,7 @@ export class WatchmanMonitor implements Monitor {
       '/',
       gitEnv({ WATCHMAN_SOCK: this.sock }),
     );
-    const end = Date.now() + 20_000;
-    while (child.exitCode === null && child.signalCode === null && Date.now() < end)
-      await sleep(10);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await reapChild(child);
     this.child = null;
   }
 
