@@ -28,6 +28,7 @@ import {
   watchLimitMessage,
 } from './inotify-sys.js';
 import { scanAsync } from './scanner.js';
+import { StartPromise } from './start-promise.js';
 import type { WatchBatch, Watcher, WatcherOptions, WatcherStats, WatchListener } from './types.js';
 
 export interface InotifyWatcherOptions extends WatcherOptions {
@@ -63,9 +64,7 @@ export class InotifyWatcher implements Watcher {
   private readonly applier: EventApplier;
 
   private gen: Generation | null = null;
-  private startPromise: Promise<void> | null = null;
-  private startResolve: (() => void) | null = null;
-  private startReject: ((err: Error) => void) | null = null;
+  private readonly started = new StartPromise();
   private everReady = false;
   /** Ready and not lost since: a loss must be announced. */
   private synced = false;
@@ -99,17 +98,10 @@ export class InotifyWatcher implements Watcher {
   }
 
   start(): Promise<void> {
-    if (!this.startPromise) {
-      this.startPromise = new Promise<void>((resolve, reject) => {
-        this.startResolve = resolve;
-        this.startReject = reject;
-      });
-      // A caller that drops the promise must not get an unhandled rejection on close().
-      this.startPromise.catch(() => {});
-      if (this.closed) this.settleStart(new Error('watcher closed'));
+    return this.started.get(() => {
+      if (this.closed) this.started.settle(new Error('watcher closed'));
       else this.begin();
-    }
-    return this.startPromise;
+    });
   }
 
   rewatchCookieDir(): void {
@@ -137,7 +129,7 @@ export class InotifyWatcher implements Watcher {
     if (!this.closing) {
       this.closed = true;
       this.clearTimers();
-      this.settleStart(new Error('watcher closed'));
+      this.started.settle(new Error('watcher closed'));
       const gen = this.gen;
       this.gen = null;
       this.closing = gen ? this.release(gen) : Promise.resolve();
@@ -217,7 +209,7 @@ export class InotifyWatcher implements Watcher {
     this.synced = true;
     this.lostReason = null;
     this.call(() => this.listener.onReady());
-    this.settleStart();
+    this.started.settle();
   }
 
   /** Every failure ends here: fatal, or sync lost followed by a retry. */
@@ -261,7 +253,7 @@ export class InotifyWatcher implements Watcher {
     this.clearTimers();
     if (this.gen) this.release(this.gen);
     this.note('error', `fatal: ${reason}`);
-    if (!this.everReady && this.startReject) this.settleStart(new Error(reason));
+    if (!this.everReady && this.started.pending) this.started.settle(new Error(reason));
     else this.call(() => this.listener.onFatal(reason));
   }
 
@@ -347,15 +339,6 @@ export class InotifyWatcher implements Watcher {
   }
 
   // ---- helpers ------------------------------------------------------------------------
-
-  private settleStart(err?: Error): void {
-    const resolve = this.startResolve;
-    const reject = this.startReject;
-    this.startResolve = null;
-    this.startReject = null;
-    if (err) reject?.(err);
-    else resolve?.();
-  }
 
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);

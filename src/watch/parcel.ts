@@ -11,6 +11,7 @@
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { StartPromise } from './start-promise.js';
 import type { WatchBatch, Watcher, WatcherOptions, WatcherStats, WatchListener } from './types.js';
 
 type Parcel = typeof import('@parcel/watcher');
@@ -53,9 +54,7 @@ export class ParcelWatcher implements Watcher {
   private subs: Subscription[] = [];
   /** Bumped on every (un)subscribe: callbacks of older subscriptions are ignored. */
   private epoch = 0;
-  private startPromise: Promise<void> | null = null;
-  private startResolve: (() => void) | null = null;
-  private startReject: ((err: Error) => void) | null = null;
+  private readonly started = new StartPromise();
   private everReady = false;
   private synced = false;
   private lostReason: string | null = null;
@@ -80,16 +79,10 @@ export class ParcelWatcher implements Watcher {
   }
 
   start(): Promise<void> {
-    if (!this.startPromise) {
-      this.startPromise = new Promise<void>((resolve, reject) => {
-        this.startResolve = resolve;
-        this.startReject = reject;
-      });
-      this.startPromise.catch(() => {});
-      if (this.closed) this.settleStart(new Error('watcher closed'));
+    return this.started.get(() => {
+      if (this.closed) this.started.settle(new Error('watcher closed'));
       else this.attempt();
-    }
-    return this.startPromise;
+    });
   }
 
   rewatchCookieDir(): void {
@@ -111,7 +104,7 @@ export class ParcelWatcher implements Watcher {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.settleStart(new Error('watcher closed'));
+    this.started.settle(new Error('watcher closed'));
     await this.unsubscribeAll();
   }
 
@@ -127,7 +120,7 @@ export class ParcelWatcher implements Watcher {
         this.lostReason = null;
         this.everReady = true;
         this.call(() => this.listener.onReady());
-        this.settleStart();
+        this.started.settle();
       },
       (err) => {
         if (this.closed || this.dead) return;
@@ -271,17 +264,8 @@ export class ParcelWatcher implements Watcher {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     void this.unsubscribeAll();
     this.log('error', `fatal: ${reason}`);
-    if (!this.everReady && this.startReject) this.settleStart(new Error(reason));
+    if (!this.everReady && this.started.pending) this.started.settle(new Error(reason));
     else this.call(() => this.listener.onFatal(reason));
-  }
-
-  private settleStart(err?: Error): void {
-    const resolve = this.startResolve;
-    const reject = this.startReject;
-    this.startResolve = null;
-    this.startReject = null;
-    if (err) reject?.(err);
-    else resolve?.();
   }
 
   /** Ignore the git dir inside the worktree except the chain of directories to the cookies. */
