@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ChildOutput, outputOf } from './child-output.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lifecycle-ns-child.js');
 
@@ -14,33 +15,39 @@ export type NsMode = 'unmount' | 'enospc';
 
 export function runInNamespace(mode: NsMode): Promise<Record<string, unknown>> {
   const ns = mode === 'unmount' ? ['-U', '-r', '-m'] : ['-U', '-r'];
-  return new Promise((resolve) => {
-    const p = spawn('unshare', [...ns, process.execPath, CHILD, mode, '--in-user-namespace'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    const guard = setTimeout(() => p.kill('SIGKILL'), 120_000);
-    p.on('error', (e) => {
-      clearTimeout(guard);
-      resolve({ skip: `cannot run unshare: ${e.message}` });
-    });
-    p.on('close', (code) => {
-      clearTimeout(guard);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        const why = `exit ${code}: ${err.trim() || out.trim()}`;
-        if (/^unshare:/m.test(err)) resolve({ skip: `user namespaces unavailable (${why})` });
-        else resolve({ error: `child produced no result (${why})` });
-      }
-    });
+  return runUnshared(ns, CHILD, [mode], 120_000);
+}
+
+/**
+ * Runs `node script ...args --in-user-namespace` under `unshare ...flags`, killed after
+ * `guardMs`. Resolves with the last line it printed, parsed as JSON; {skip} when unshare itself
+ * fails (no user namespaces here: not a bug of ours), {error} when the script gave no result.
+ */
+export async function runUnshared(
+  flags: string[],
+  script: string,
+  args: string[],
+  guardMs: number,
+): Promise<Record<string, unknown>> {
+  const p = spawn('unshare', [...flags, process.execPath, script, ...args, '--in-user-namespace'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const guard = setTimeout(() => p.kill('SIGKILL'), guardMs);
+  let res: ChildOutput;
+  try {
+    res = await outputOf(p);
+  } catch (e) {
+    return { skip: `cannot run unshare: ${(e as Error).message}` };
+  } finally {
+    clearTimeout(guard);
+  }
+  const { code, stdout: out, stderr: err } = res;
+  const line = out.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    const why = `exit ${code}: ${err.trim() || out.trim()}`;
+    if (/^unshare:/m.test(err)) return { skip: `user namespaces unavailable (${why})` };
+    return { error: `child produced no result (${why})` };
+  }
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { socketState } from '../../src/ipc/index.js';
+import { outputOf } from '../helpers/child-output.js';
 import {
   C_SHIM,
   daemonStatus,
@@ -21,22 +22,12 @@ import {
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
 
 /** git status as its own process, with stderr captured, so concurrent runs are real. */
-function gitStatusAsync(
+async function gitStatusAsync(
   wt: string,
   env: NodeJS.ProcessEnv = GIT_ENV,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('git', STATUS, { cwd: wt, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const { code, stdout, stderr } = await outputOf(spawn('git', STATUS, { cwd: wt, env }));
+  return { code: code ?? -1, stdout, stderr };
 }
 
 function daemonLog(wt: string): string {

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type ChildOutput, outputOf } from '../helpers/child-output.js';
 import {
   killDaemons,
   type Launcher,
@@ -22,33 +23,21 @@ import {
   writeLauncher,
 } from '../helpers/hook-harness.js';
 
-interface GitResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function git(shim: Shim, cwd: string, env: NodeJS.ProcessEnv, args: string[]): Promise<GitResult> {
+function git(
+  shim: Shim,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<ChildOutput> {
   const config = ['-c', `core.fsmonitor=${shim.path}`, '-c', 'core.fsmonitorHookVersion=2'];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', [...config, ...args], {
-      cwd,
-      env: { ...env, GIT_TRACE_FSMONITOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  const child = spawn('git', [...config, ...args], {
+    cwd,
+    env: { ...env, GIT_TRACE_FSMONITOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
   });
+  return outputOf(child);
 }
 
 for (const shim of shims()) {
@@ -91,7 +80,7 @@ for (const shim of shims()) {
 
       // First status: the shim starts the stand-in; git stores the stand-in's token.
       const s1 = await git(shim, repo.root, env, ['status', '--porcelain']);
-      assert.equal(s1.status, 0, s1.stderr);
+      assert.equal(s1.code, 0, s1.stderr);
       const pid = starts(l).find((s) => s.event === 'listening')?.pid;
       assert.ok(pid, 'the stand-in never listened');
       assert.ok(s1.stderr.includes(`fsmonitor process '${shim.path}' returned success`), s1.stderr);
@@ -103,7 +92,7 @@ for (const shim of shims()) {
 
       // Second status sends that token back.
       const s2 = await git(shim, repo.root, env, ['status', '--porcelain']);
-      assert.equal(s2.status, 0, s2.stderr);
+      assert.equal(s2.code, 0, s2.stderr);
       assert.equal(requests(l)[1]?.payload, `builtin:fix.${pid}:1`);
 
       // git trusts the answer: a change the daemon does not report is not looked at...
@@ -124,7 +113,7 @@ for (const shim of shims()) {
         'status',
         '--porcelain',
       ]);
-      assert.equal(s5.status, 0, s5.stderr);
+      assert.equal(s5.code, 0, s5.stderr);
       assert.equal(s5.stdout, ' M a.txt\n?? b.txt\n');
       assert.ok(s5.stderr.includes(`fsmonitor process '${shim.path}' returned success`));
       const data = fs

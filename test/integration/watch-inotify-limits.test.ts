@@ -3,11 +3,11 @@
  * onSyncLost, a rescan, onReady, and a watcher that sees edits again. Never a crash or exit.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runUnshared } from '../helpers/lifecycle-ns.js';
 import { plant } from '../helpers/watch-fs.js';
 import { Harness, makeWorktree, type Worktree, withGuard } from '../helpers/watch-harness.js';
 
@@ -75,7 +75,7 @@ test('queue overflow -> onSyncLost, full rescan, onReady, edits seen again', asy
 
 test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it fits', async (t) => {
   const child = join(dirname(fileURLToPath(import.meta.url)), '../helpers/watch-enospc-child.js');
-  const res = await runInUserNamespace(child);
+  const res = await runUnshared(['-U', '-r'], child, [], 60_000);
   if ('skip' in res) {
     t.skip(String(res.skip));
     return;
@@ -93,37 +93,3 @@ test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it 
   assert.equal(res.watchedDirs, 12);
   assert.deepEqual(res.violations, []);
 });
-
-/** Runs `node script` under `unshare -U -r`; {skip} when user namespaces are unavailable. */
-function runInUserNamespace(script: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const p = spawn('unshare', ['-U', '-r', process.execPath, script, '--in-user-namespace'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    const guard = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('error', (e) => {
-      clearTimeout(guard);
-      resolve({ skip: `cannot run unshare: ${e.message}` });
-    });
-    p.on('close', (code) => {
-      clearTimeout(guard);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        const why = `exit ${code}: ${err.trim() || out.trim()}`;
-        // unshare itself failing means no user namespaces here, not a watcher bug.
-        if (/unshare/.test(err)) resolve({ skip: `user namespaces unavailable (${why})` });
-        else resolve({ error: `child produced no result (${why})` });
-      }
-    });
-  });
-}
