@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
-  killDaemons,
   type Launcher,
   type Layout,
   makeRepo,
@@ -22,10 +21,9 @@ import {
   shimEnv,
   shims,
   startDaemon,
-  tmpDir,
   UNAVAILABLE,
-  writeLauncher,
 } from '../helpers/hook-harness.js';
+import { HookScratch } from '../helpers/hook-scratch.js';
 
 const T = { timeout: 120_000 };
 
@@ -45,28 +43,14 @@ for (const shim of shims()) {
   describe(`hook shim, ${shim.name}: protocol against a running daemon`, {
     skip: shim.skip,
   }, () => {
-    let base = '';
-    const launchers: Launcher[] = [];
-    let n = 0;
-
-    before(() => {
-      base = tmpDir(`shim-${shim.name}`);
-    });
-    after(() => {
-      for (const l of launchers) killDaemons(l);
-      if (base) fs.rmSync(base, { recursive: true, force: true });
-    });
+    const scratch = new HookScratch(`shim-${shim.name}`);
 
     /** A fresh repo with a running stand-in. */
     async function setup(
       cfg: FixtureConfig = {},
       repoOpts: { layout?: Layout; deep?: boolean } = {},
     ): Promise<{ repo: Repo; launcher: Launcher; pid: number; shimEnv: NodeJS.ProcessEnv }> {
-      const dir = path.join(base, `t${n++}`);
-      fs.mkdirSync(dir);
-      const repo = makeRepo(dir, repoOpts);
-      const launcher = writeLauncher(dir, cfg);
-      launchers.push(launcher);
+      const { repo, launcher } = scratch.repoWithLauncher(cfg, repoOpts);
       const pid = await startDaemon(repo, launcher);
       return {
         repo,
@@ -80,8 +64,7 @@ for (const shim of shims()) {
       'prints "/" for v1 and any version other than 2, without touching the daemon',
       T,
       async () => {
-        const dir = path.join(base, `t${n++}`);
-        fs.mkdirSync(dir);
+        const dir = scratch.dir();
         const repo = makeRepo(dir);
         const env = shimEnv(repo, { GIT_FSMOND_LAUNCHER: path.join(dir, 'missing') });
         for (const args of [['1', '1795309862544534335'], ['1', ''], ['3', 'x'], ['02', 'x'], []]) {
@@ -191,8 +174,7 @@ for (const shim of shims()) {
     }
 
     it('prints the unavailable answer when there is no git dir', T, async () => {
-      const dir = path.join(base, `t${n++}`);
-      fs.mkdirSync(dir);
+      const dir = scratch.dir();
       const env = shimEnv(
         { root: dir, gitdir: '', env: {} },
         { GIT_FSMOND_LAUNCHER: path.join(dir, 'x') },

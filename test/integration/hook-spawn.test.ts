@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
-  killDaemons,
   type Launcher,
   type Layout,
-  makeRepo,
   type Repo,
   requests,
   runShim as run,
@@ -23,13 +21,12 @@ import {
   socketLive,
   startDaemon,
   starts,
-  tmpDir,
   UNAVAILABLE,
   waitFor,
   waitGone,
-  writeLauncher,
   writeScript,
 } from '../helpers/hook-harness.js';
+import { HookScratch } from '../helpers/hook-scratch.js';
 
 const T = { timeout: 120_000 };
 /** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
@@ -56,27 +53,13 @@ const listening = (l: Launcher) => starts(l).filter((s) => s.event === 'listenin
 
 for (const shim of shims()) {
   describe(`hook shim, ${shim.name}: starting the daemon`, { skip: shim.skip }, () => {
-    let base = '';
-    const launchers: Launcher[] = [];
-    let n = 0;
-
-    before(() => {
-      base = tmpDir(`spawn-${shim.name}`);
-    });
-    after(() => {
-      for (const l of launchers) killDaemons(l);
-      if (base) fs.rmSync(base, { recursive: true, force: true });
-    });
+    const scratch = new HookScratch(`spawn-${shim.name}`);
 
     function setup(
       cfg: FixtureConfig = {},
       repoOpts: { layout?: Layout; deep?: boolean } = {},
     ): { dir: string; repo: Repo; launcher: Launcher; env: NodeJS.ProcessEnv } {
-      const dir = path.join(base, `t${n++}`);
-      fs.mkdirSync(dir);
-      const repo = makeRepo(dir, repoOpts);
-      const launcher = writeLauncher(dir, cfg);
-      launchers.push(launcher);
+      const { dir, repo, launcher } = scratch.repoWithLauncher(cfg, repoOpts);
       const env = shimEnv(repo, {
         GIT_FSMOND_LAUNCHER: launcher.path,
         NODE_EXTRA_CA_CERTS: CA,
