@@ -4,6 +4,7 @@
  * stderr once the git dir holding the log is gone, through lifecycle-daemon.ts. Every wait is a
  * hang guard, never a timing assertion.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,7 +12,16 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../../src/ipc/index.js';
-import { enableMonitor, GIT_ENV, git, gitDirOf, LAUNCHER, waitFor } from './git.js';
+import {
+  enableMonitor,
+  GIT_ENV,
+  git,
+  gitDirOf,
+  LAUNCHER,
+  socketOf,
+  tempDir,
+  waitFor,
+} from './git.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FOREGROUND_DAEMON = path.join(here, 'lifecycle-daemon.js');
@@ -131,12 +141,48 @@ export async function reap(d: DaemonProc | null | undefined): Promise<void> {
   await d.exited;
 }
 
+/** The temp dirs and daemons one test file makes, so that they can all be cleaned up. */
+export class Tracked {
+  readonly dirs: string[] = [];
+  readonly daemons: DaemonProc[] = [];
+
+  /** A fresh temp dir (realpath). */
+  tempDir(prefix: string): string {
+    const dir = tempDir(prefix);
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  spawn(wt: string, opts: { foreground?: boolean } = {}): DaemonProc {
+    const d = spawnDaemon(wt, opts);
+    this.daemons.push(d);
+    return d;
+  }
+
+  /** A daemon for `wt` once it serves `wt`'s socket and watches (hang guard `ms`). */
+  async serve(wt: string, opts: { foreground?: boolean; ms?: number } = {}): Promise<DaemonProc> {
+    const d = this.spawn(wt, { foreground: opts.foreground });
+    await waitServing(d, socketOf(wt), opts.ms);
+    return d;
+  }
+
+  /** Starts a foreground daemon in `dir` that must refuse; returns its one stderr line. */
+  async refusal(dir: string): Promise<string> {
+    const d = this.spawn(dir, { foreground: true });
+    const e = await exitAfter(d, Date.now());
+    assert.equal(e.code, 1, d.stderr());
+    const lines = d.stderr().split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, `one line, got: ${d.stderr()}`);
+    return lines[0]!;
+  }
+}
+
 /**
- * The temp dirs and daemons one test file makes: when its tests are done, every daemon is
+ * Tracked dirs and daemons cleaned up when the file's tests are done: every daemon is
  * continued (a test may have stopped it with SIGSTOP) and reaped, and every dir removed.
  */
-export function trackForCleanup(): { dirs: string[]; daemons: DaemonProc[] } {
-  const tracked = { dirs: [] as string[], daemons: [] as DaemonProc[] };
+export function trackForCleanup(): Tracked {
+  const tracked = new Tracked();
   after(async () => {
     for (const d of tracked.daemons) {
       if (d.exit() === null) d.child.kill('SIGCONT');

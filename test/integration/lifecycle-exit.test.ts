@@ -16,7 +16,6 @@ import {
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
 } from '../helpers/git.js';
 import { runInNamespace } from '../helpers/lifecycle-ns.js';
 import {
@@ -25,20 +24,15 @@ import {
   listenAt,
   query,
   readLog,
-  spawnDaemon,
   trackForCleanup,
-  waitServing,
 } from '../helpers/lifecycle-util.js';
 
-const { dirs, daemons } = trackForCleanup();
+const track = trackForCleanup();
 
 async function setup(opts: { foreground?: boolean } = {}) {
-  const parent = tempDir('fsmond-exit-');
-  dirs.push(parent);
+  const parent = track.tempDir('fsmond-exit-');
   const wt = makeRepo({ parent });
-  const d = spawnDaemon(wt, opts);
-  daemons.push(d);
-  await waitServing(d, socketOf(wt));
+  const d = await track.serve(wt, opts);
   statusWithMonitor(wt);
   return { parent, wt, gitDir: gitDirOf(wt), sock: socketOf(wt), d };
 }
@@ -144,15 +138,12 @@ describe('the daemon exits, logs why and removes only its own files', () => {
   });
 
   test("a linked worktree's git dir removed", async (t) => {
-    const parent = tempDir('fsmond-exit-');
-    dirs.push(parent);
+    const parent = track.tempDir('fsmond-exit-');
     const main = makeRepo({ parent });
     const linked = path.join(parent, 'linked');
     // Without the monitor: with it, git would start a daemon for the new worktree itself.
     git(main, ['-c', 'core.fsmonitor=false', 'worktree', 'add', '-q', linked]);
-    const d = spawnDaemon(linked, { foreground: true });
-    daemons.push(d);
-    await waitServing(d, socketOf(linked));
+    const d = await track.serve(linked, { foreground: true });
     const linkedGitDir = gitDirOf(linked);
     const t0 = Date.now();
     fs.rmSync(linkedGitDir, { recursive: true, force: true });

@@ -19,52 +19,34 @@ import {
   makeRepo,
   NODE_SHIM,
   statusOracle,
-  tempDir,
   testShim,
   waitFor,
 } from '../helpers/git.js';
 import { type FuseMount, mountBindfs } from '../helpers/lifecycle-fuse.js';
 import {
   alive,
-  type DaemonProc,
-  exitAfter,
   gitGuarded,
   mode,
   readLog,
   reap,
-  spawnDaemon,
   statusAt,
+  Tracked,
 } from '../helpers/lifecycle-util.js';
 
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
-const dirs: string[] = [];
-const daemons: DaemonProc[] = [];
+// Not trackForCleanup(): the FUSE mount must go before the dirs that hold it are removed.
+const track = new Tracked();
 const relocated: string[] = [];
 let fuse: FuseMount | null = null;
 
 after(async () => {
-  for (const d of daemons) await reap(d);
+  for (const d of track.daemons) await reap(d);
   for (const sock of relocated) await quit(sock);
   fuse?.unmount();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
+  for (const d of track.dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
 });
 
-function scratch(): string {
-  const d = tempDir('fsmond-refuse-');
-  dirs.push(d);
-  return d;
-}
-
-/** The one line a refusing foreground daemon prints, after checking it is the only one. */
-async function refusal(dir: string): Promise<string> {
-  const d = spawnDaemon(dir, { foreground: true });
-  daemons.push(d);
-  const e = await exitAfter(d, Date.now());
-  assert.equal(e.code, 1);
-  const lines = d.stderr().split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `one line, got: ${d.stderr()}`);
-  return lines[0]!;
-}
+const scratch = () => track.tempDir('fsmond-refuse-');
 
 async function quit(sock: string): Promise<void> {
   const s = await statusAt(sock);
@@ -79,7 +61,7 @@ describe('refusals on a local filesystem', () => {
   test('a bare repository', async () => {
     const bare = path.join(scratch(), 'bare.git');
     git(path.dirname(bare), ['init', '-q', '--bare', bare]);
-    const line = await refusal(bare);
+    const line = await track.refusal(bare);
     assert.match(line, /^git-fsmond: bare repository '.*' is incompatible with fsmonitor$/);
     assert.equal(fs.readFileSync(refusedOf(bare), 'utf8'), `${line.replace('git-fsmond: ', '')}\n`);
     assert.equal(mode(refusedOf(bare)), 0o600);
@@ -87,7 +69,7 @@ describe('refusals on a local filesystem', () => {
 
   test('a directory that is not a repository: nothing is written there', async () => {
     const dir = scratch();
-    assert.match(await refusal(dir), /^git-fsmond: not a git repository: /);
+    assert.match(await track.refusal(dir), /^git-fsmond: not a git repository: /);
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 });
@@ -139,7 +121,10 @@ describe('a worktree on a FUSE filesystem (bindfs)', { skip }, () => {
       fs.utimesSync(refusedOf(gitDir), old, old);
       await status();
       assert.equal(starts(), 2, 'an old refusal is retried');
-      assert.match(await refusal(wt), /^git-fsmond: remote repository '.*' \(fuse\) is incomp/);
+      assert.match(
+        await track.refusal(wt),
+        /^git-fsmond: remote repository '.*' \(fuse\) is incomp/,
+      );
     });
   }
 
@@ -188,8 +173,7 @@ describe('a worktree on a FUSE filesystem (bindfs)', { skip }, () => {
     git(wt, ['config', 'fsmonitor.allowRemote', 'true']);
     const sock = path.join(GIT_ENV.HOME!, `.git-fsmonitor-${wtHash(wt)}`);
     relocated.push(sock);
-    const d = spawnDaemon(wt);
-    daemons.push(d);
+    const d = track.spawn(wt);
     await waitFor('the daemon in $HOME', async () => (await statusAt(sock))?.pid === d.pid);
     await quit(sock);
   });
@@ -199,7 +183,7 @@ describe('a worktree on a FUSE filesystem (bindfs)', { skip }, () => {
     fs.mkdirSync(path.join(mnt(), 'sockets'));
     git(wt, ['config', 'fsmonitor.allowRemote', 'true']);
     git(wt, ['config', 'fsmonitor.socketDir', path.join(mnt(), 'sockets')]);
-    const line = await refusal(wt);
+    const line = await track.refusal(wt);
     assert.match(line, /cannot hold the daemon's socket.*set fsmonitor\.socketDir to a local/);
     assert.ok(fs.existsSync(refusedOf(path.join(wt, '.git'))));
   });

@@ -15,7 +15,6 @@ import {
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
   waitFor,
 } from '../helpers/git.js';
 import {
@@ -23,22 +22,17 @@ import {
   makeBigRepo,
   query,
   readLog,
-  spawnDaemon,
   statusAt,
   trackForCleanup,
-  waitServing,
 } from '../helpers/lifecycle-util.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
-const { dirs, daemons } = trackForCleanup();
+const track = trackForCleanup();
 
 async function setup(files?: Record<string, string>) {
-  const parent = tempDir('fsmond-resync-');
-  dirs.push(parent);
+  const parent = track.tempDir('fsmond-resync-');
   const wt = files ? makeBigRepo(parent, files) : makeRepo({ parent });
-  const d = spawnDaemon(wt);
-  daemons.push(d);
-  await waitServing(d, socketOf(wt), 120_000);
+  const d = await track.serve(wt, { ms: 120_000 });
   statusWithMonitor(wt);
   return { parent, wt, sock: socketOf(wt), d };
 }

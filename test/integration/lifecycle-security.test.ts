@@ -21,49 +21,25 @@ import {
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
   testShim,
   waitFor,
 } from '../helpers/git.js';
 import {
   alive,
-  type DaemonProc,
-  exitAfter,
   gitGuarded,
   mode,
   query,
   readLog,
-  spawnDaemon,
   statusAt,
   trackForCleanup,
-  waitServing,
 } from '../helpers/lifecycle-util.js';
 
-const { dirs, daemons } = trackForCleanup();
+const track = trackForCleanup();
 
 function repo() {
-  const parent = tempDir('fsmond-sec-');
-  dirs.push(parent);
+  const parent = track.tempDir('fsmond-sec-');
   const wt = makeRepo({ parent });
   return { parent, wt, gitDir: gitDirOf(wt), sock: socketOf(wt) };
-}
-
-async function serve(wt: string): Promise<DaemonProc> {
-  const d = spawnDaemon(wt);
-  daemons.push(d);
-  await waitServing(d, socketOf(wt));
-  return d;
-}
-
-/** Starts a foreground daemon that must refuse; returns its one stderr line. */
-async function refusal(wt: string): Promise<string> {
-  const d = spawnDaemon(wt, { foreground: true });
-  daemons.push(d);
-  const e = await exitAfter(d, Date.now());
-  assert.equal(e.code, 1, d.stderr());
-  const lines = d.stderr().split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, d.stderr());
-  return lines[0]!;
 }
 
 describe('files readable only by their owner', () => {
@@ -73,7 +49,7 @@ describe('files readable only by their owner', () => {
     fs.chmodSync(path.join(gitDir, 'fsmond'), 0o755);
     fs.writeFileSync(path.join(gitDir, 'fsmond', 'daemon.log'), 'old\n', { mode: 0o644 });
     fs.chmodSync(path.join(gitDir, 'fsmond', 'daemon.log'), 0o644);
-    await serve(wt);
+    await track.serve(wt);
     assert.equal(mode(sock), 0o600);
     assert.equal(mode(path.join(gitDir, 'fsmond')), 0o700);
     assert.equal(mode(path.join(gitDir, 'fsmond', 'cookies')), 0o700);
@@ -89,7 +65,7 @@ describe('symlinks planted where the daemon writes', () => {
       const target = path.join(parent, `target-of-${where}`);
       fs.writeFileSync(target, 'do not touch\n');
       fs.symlinkSync(target, where === 'socket' ? sock : `${sock}.lock`);
-      assert.match(await refusal(wt), /symlink; refusing to use it/);
+      assert.match(await track.refusal(wt), /symlink; refusing to use it/);
       assert.equal(fs.readFileSync(target, 'utf8'), 'do not touch\n');
       assert.ok(fs.existsSync(path.join(gitDir, 'fsmond', 'refused')), 'refusal recorded');
       // The shim does not wait for a daemon that would refuse again; git rescans.
@@ -106,7 +82,7 @@ describe('symlinks planted where the daemon writes', () => {
     fs.mkdirSync(target, { mode: 0o755 });
     fs.chmodSync(target, 0o755);
     fs.symlinkSync(target, path.join(gitDir, 'fsmond'));
-    assert.match(await refusal(wt), /fsmond' is a symlink; refusing to use it/);
+    assert.match(await track.refusal(wt), /fsmond' is a symlink; refusing to use it/);
     assert.deepEqual(fs.readdirSync(target), []);
     assert.equal(mode(target), 0o755);
   });
@@ -117,7 +93,7 @@ describe('symlinks planted where the daemon writes', () => {
     fs.writeFileSync(target, 'do not touch\n');
     fs.mkdirSync(path.join(gitDir, 'fsmond'), { mode: 0o700 });
     fs.symlinkSync(target, path.join(gitDir, 'fsmond', 'daemon.log'));
-    await serve(wt);
+    await track.serve(wt);
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
     await stopDaemon(wt);
     assert.equal(fs.readFileSync(target, 'utf8'), 'do not touch\n');
@@ -131,7 +107,7 @@ describe('requests', () => {
     fs.mkdirSync(path.join(outside, 'sub'), { recursive: true });
     fs.symlinkSync(outside, path.join(wt, 'link'));
     fs.mkdirSync(path.join(wt, 'leaving'));
-    await serve(wt);
+    await track.serve(wt);
     const t = (await query(sock, '0')).token;
     fs.renameSync(path.join(wt, 'leaving'), path.join(parent, 'left'));
     for (const dir of [outside, path.join(outside, 'sub'), path.join(parent, 'left')]) {
@@ -154,7 +130,7 @@ describe('requests', () => {
 
   test('a request over 64 KiB is dropped; the daemon serves on', async () => {
     const { wt, sock, gitDir } = repo();
-    await serve(wt);
+    await track.serve(wt);
     await assert.rejects(sendRequest(sock, Buffer.alloc(70 * 1024, 'a')), { code: 'closed' });
     assert.deepEqual((await query(sock, 'builtin:x:0')).paths, ['/']);
     assert.match(readLog(gitDir), /dropping client: .*(too|large|big|exceeds)/i);
@@ -163,7 +139,7 @@ describe('requests', () => {
 
   test('a request that never completes is dropped after 5 s; others are served meanwhile', async () => {
     const { wt, sock, gitDir } = repo();
-    await serve(wt);
+    await track.serve(wt);
     const half = net.connect(sock);
     half.on('error', () => {});
     const closed = new Promise<void>((resolve) => half.on('close', () => resolve()));
@@ -187,7 +163,7 @@ describe('the log', () => {
     const { wt, gitDir, sock } = repo();
     git(wt, ['config', 'fsmond.logLevel', 'debug']);
     git(wt, ['config', 'fsmond.logMaxBytes', '4096']);
-    await serve(wt);
+    await track.serve(wt);
     // Each unknown token is answered `/` with one debug line.
     for (let i = 0; i < 150; i++) await query(sock, `builtin:unknown-${'x'.repeat(40)}:${i}`);
     const log = path.join(gitDir, 'fsmond', 'daemon.log');

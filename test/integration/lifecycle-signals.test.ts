@@ -13,27 +13,15 @@ import {
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
   waitFor,
 } from '../helpers/git.js';
-import {
-  exitAfter,
-  readLog,
-  spawnDaemon,
-  statusAt,
-  trackForCleanup,
-  waitServing,
-} from '../helpers/lifecycle-util.js';
+import { exitAfter, readLog, statusAt, trackForCleanup } from '../helpers/lifecycle-util.js';
 
-const { dirs, daemons } = trackForCleanup();
+const track = trackForCleanup();
 
 async function setup() {
-  const parent = tempDir('fsmond-signals-');
-  dirs.push(parent);
-  const wt = makeRepo({ parent });
-  const d = spawnDaemon(wt);
-  daemons.push(d);
-  await waitServing(d, socketOf(wt));
+  const wt = makeRepo({ parent: track.tempDir('fsmond-signals-') });
+  const d = await track.serve(wt);
   return { wt, sock: socketOf(wt), d };
 }
 
