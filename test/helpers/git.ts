@@ -20,6 +20,7 @@ export function testShim(): string {
 }
 
 const tmpHome = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-home-'));
+process.on('exit', () => fs.rmSync(tmpHome, { recursive: true, force: true }));
 
 /** git with no user or system config leaking in (a developer may have enabled us globally). */
 export const GIT_ENV: NodeJS.ProcessEnv = {

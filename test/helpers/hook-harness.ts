@@ -191,11 +191,17 @@ export async function startDaemon(repo: Repo, launcher: Launcher): Promise<numbe
   return ev.pid;
 }
 
-/** SIGTERMs (or SIGKILLs) every stand-in this launcher started. */
+/**
+ * SIGTERMs (or SIGKILLs) every stand-in this launcher started that still runs. A recorded pid
+ * may have exited and been reused by now, so only a process whose environment names this
+ * launcher's config file is signalled.
+ */
 export function killDaemons(launcher: Launcher, signal: NodeJS.Signals = 'SIGTERM'): void {
+  const mark = `HOOK_FIXTURE_CONFIG=${launcher.configFile}`;
   for (const s of starts(launcher)) {
     try {
-      process.kill(s.pid, signal);
+      const env = fs.readFileSync(`/proc/${s.pid}/environ`, 'latin1').split('\0');
+      if (env.includes(mark)) process.kill(s.pid, signal);
     } catch {
       // already gone
     }
