@@ -32,16 +32,21 @@ try {
   // read-only install: leave it
 }
 
-/** An executable named `name` on PATH, or null. */
-function onPath(name) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const file = path.join(dir || '.', name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // not here
-    }
+const isExecutableFile = (file) => {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** The first of `names` found on PATH (earlier names win over earlier PATH entries). */
+function firstOnPath(names) {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  for (const name of names) {
+    const file = dirs.map((dir) => path.join(dir || '.', name)).find(isExecutableFile);
+    if (file) return file;
   }
   return null;
 }
@@ -59,15 +64,10 @@ function candidates() {
     return [{ prog, pre, flags: [], libc: 'as $CC builds', fromEnv: true }];
   }
   const list = [];
-  const musl = onPath('musl-gcc');
+  const musl = firstOnPath(['musl-gcc']);
   if (musl) list.push({ prog: musl, pre: [], flags: ['-static'], libc: 'musl, static' });
-  for (const name of ['cc', 'gcc', 'clang']) {
-    const prog = onPath(name);
-    if (prog) {
-      list.push({ prog, pre: [], flags: [], libc: 'the system libc, dynamic' });
-      break;
-    }
-  }
+  const cc = firstOnPath(['cc', 'gcc', 'clang']);
+  if (cc) list.push({ prog: cc, pre: [], flags: [], libc: 'the system libc, dynamic' });
   return list;
 }
 
