@@ -41,6 +41,7 @@
 #define SOCK_NAME "fsmonitor--daemon.ipc"
 #define POINTER "fsmond/socket"
 #define REFUSED "fsmond/refused"
+#define LOG "fsmond/daemon.log"
 #define REFUSED_FRESH_S 60
 #define PKT_MAX 65520 /* header + payload */
 #define PKT_DATA_MAX (PKT_MAX - 4)
@@ -198,6 +199,15 @@ static void close_from_3(void) {
   for (long i = 3; i < max; i++) close((int)i);
 }
 
+/* The daemon's log, for its stdout and stderr: a daemon that dies before its logger starts
+ * (no node, a broken install) leaves its reason where `git fsmond log` looks. Only inside a
+ * real `fsmond` directory of ours: a planted symlink must not choose where we write. */
+static int open_log(void) {
+  struct stat st;
+  if (lstat("fsmond", &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
+  return open(LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
 /* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). 0 = started. */
 static int spawn_daemon(const char *root) {
   char exe[PATH_MAX];
@@ -221,8 +231,9 @@ static int spawn_daemon(const char *root) {
     if (setsid() < 0) _exit(1);
     pid_t g = fork();
     if (g != 0) _exit(g < 0);
-    int nul = open("/dev/null", O_RDWR);
-    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) _exit(1);
+    int nul = open("/dev/null", O_RDWR), log = open_log();
+    if (log < 0) log = nul;
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(1);
     char gd[PATH_MAX]; /* cwd is the git dir: hand the daemon an absolute GIT_DIR */
     if (getenv("GIT_DIR") && (!getcwd(gd, sizeof gd) || setenv("GIT_DIR", gd, 1) < 0)) _exit(1);
     close_from_3();

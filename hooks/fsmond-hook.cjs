@@ -145,14 +145,40 @@ function spawnDaemon(root, gitdir) {
   delete env.NODE_EXTRA_CA_CERTS;
   if (env.GIT_DIR) env.GIT_DIR = gitdir;
   const { spawn } = require('node:child_process');
+  const log = openLog(gitdir);
   const child = spawn(launcher, ['daemon', root], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', log, log],
     cwd: '/',
     env,
   });
+  if (typeof log === 'number') fs.closeSync(log);
   child.once('error', fail);
   child.unref();
+}
+
+// The daemon's log, for its stdout and stderr: a daemon that dies before its logger starts
+// (no node, a broken install) leaves its reason where `git fsmond log` looks. Only inside a
+// real `fsmond` directory of ours: a planted symlink must not choose where we write.
+function openLog(gitdir) {
+  const dir = path.join(gitdir, 'fsmond');
+  try {
+    try {
+      fs.mkdirSync(dir, 0o700);
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.geteuid()) return 'ignore';
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
+    return fs.openSync(
+      path.join(dir, 'daemon.log'),
+      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
+      0o600,
+    );
+  } catch {
+    return 'ignore';
+  }
 }
 
 // Nothing listens (ENOENT/ECONNREFUSED): the holder of the spawn lock checks once more and

@@ -105,7 +105,30 @@ export function daemonEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts a detached daemon (own session, stdio nowhere, cwd outside the worktree) and waits
+ * The daemon's log opened for its stdout and stderr, as the hook shim does: a daemon that dies
+ * before its logger starts leaves its reason there. 'ignore' unless `fsmond/` is a real
+ * directory of ours (a planted symlink must not choose where we write).
+ */
+function openLogForChild(repo: RepoInfo): number | 'ignore' {
+  const dir = stateDirFor(repo.gitDir);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    // exists, or cannot be made: the lstat below decides
+  }
+  try {
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.geteuid?.()) return 'ignore';
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
+    return fs.openSync(logPathFor(repo), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+  } catch {
+    return 'ignore';
+  }
+}
+
+/**
+ * Starts a detached daemon (own session, stdin nowhere, stdout and stderr to its log, cwd
+ * outside the worktree) and waits
  * until it listens. `onProgress` sees status snapshots while the first registration runs.
  */
 export async function startDaemon(
@@ -115,12 +138,14 @@ export async function startDaemon(
   const running = await fetchStatus(repo);
   if (running) throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
   const spawnedAt = Date.now();
+  const log = openLogForChild(repo);
   const child = spawn(LAUNCHER, ['daemon', repo.worktree], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', log, log],
     cwd: '/',
     env: daemonEnv(),
   });
+  if (typeof log === 'number') fs.closeSync(log);
   let exited: number | null = null;
   child.on('exit', (code) => {
     exited = code ?? 1;

@@ -1,5 +1,7 @@
 /** `start`, `run`, `stop` and `status` with real daemons. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer } from '../../src/ipc/index.js';
 import { assertOneLineError, CliSandbox, exited, waitForOutput } from '../helpers/cli-sandbox.js';
@@ -31,6 +33,11 @@ describe('cli start / stop / status', () => {
       "note: git does not use git-fsmond in this repository yet: run 'git fsmond enable'",
     ]);
     await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+    // Detached, with stdout and stderr in its log (what it prints before its logger starts).
+    const log = path.join(fs.realpathSync(wt), '.git', 'fsmond', 'daemon.log');
+    const fds = [0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    assert.deepEqual(fds, ['/dev/null', log, log]);
+    assert.equal(fs.readlinkSync(`/proc/${pid}/cwd`), '/');
 
     const status = await box.run(['status'], wt);
     assert.equal(status.code, 0);

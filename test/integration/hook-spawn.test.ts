@@ -83,7 +83,9 @@ for (const shim of shims()) {
         assert.equal(ev.cwd, '/');
         assert.equal(ev.hasExtraCaCerts, false);
         assert.equal(ev.gitDirEnv, null);
-        assert.deepEqual(ev.stdio, ['/dev/null', '/dev/null', '/dev/null']);
+        const log = path.join(fs.realpathSync(repo.gitdir), 'fsmond', 'daemon.log');
+        assert.deepEqual(ev.stdio, ['/dev/null', log, log]);
+        assert.equal(fs.statSync(log).mode & 0o777, 0o600);
         if (shim.name === 'C') {
           // The flock lives here (the Node shim locks an abstract socket instead).
           const st = fs.statSync(path.join(repo.gitdir, 'fsmond'));
@@ -192,6 +194,39 @@ for (const shim of shims()) {
       assertUnavailable(r);
       await waitFor('the launcher to run', () => fs.existsSync(ran) || undefined);
       assert.equal(fs.readFileSync(ran, 'utf8'), `daemon ${fs.realpathSync(repo.root)}\n`);
+    });
+
+    it('a launcher that dies at once leaves its stderr in the daemon log', T, async () => {
+      const { dir, repo, env } = setup();
+      const script = writeScript(dir, 'crasher', 'echo "node: not found ($$)" >&2; exit 127');
+      const r = await run(shim, ['2', 'tok'], {
+        cwd: repo.root,
+        env: { ...env, GIT_FSMOND_LAUNCHER: script, GIT_FSMOND_HOOK_TIMEOUT_MS: '1500' },
+      });
+      assertUnavailable(r);
+      const log = path.join(repo.gitdir, 'fsmond', 'daemon.log');
+      const text = await waitFor('the log line', () => {
+        const t = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+        return t.includes('node: not found') ? t : undefined;
+      });
+      assert.match(text, /^node: not found \(\d+\)\n$/);
+    });
+
+    it('a planted fsmond symlink is not followed for the log', T, async () => {
+      const { dir, repo, env } = setup();
+      const elsewhere = path.join(dir, 'elsewhere');
+      fs.mkdirSync(elsewhere);
+      fs.symlinkSync(elsewhere, path.join(repo.gitdir, 'fsmond'));
+      const ran = path.join(dir, 'ran');
+      const script = writeScript(dir, 'talker', `echo hello >&2; echo x > '${ran}'; exit 0`);
+      assertUnavailable(
+        await run(shim, ['2', 'tok'], {
+          cwd: repo.root,
+          env: { ...env, GIT_FSMOND_LAUNCHER: script, GIT_FSMOND_HOOK_TIMEOUT_MS: '1500' },
+        }),
+      );
+      await waitFor('the launcher to run', () => fs.existsSync(ran) || undefined);
+      assert.equal(fs.existsSync(path.join(elsewhere, 'daemon.log')), false);
     });
 
     it(
