@@ -19,8 +19,20 @@ export function testShim(): string {
   return NODE_SHIM;
 }
 
+/** Removed when the test process exits; a daemon left in one notices and exits too. */
+const scratchDirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of scratchDirs) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true });
+    } catch {
+      // a mount point still busy, say: leave it rather than fail the run
+    }
+  }
+});
+
 const tmpHome = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-home-'));
-process.on('exit', () => fs.rmSync(tmpHome, { recursive: true, force: true }));
+scratchDirs.add(tmpHome);
 
 /** git with no user or system config leaking in (a developer may have enabled us globally). */
 export const GIT_ENV: NodeJS.ProcessEnv = {
@@ -50,7 +62,9 @@ export function git(cwd: string, args: string[], input?: string): string {
 }
 
 export function tempDir(prefix = 'fsmond-'): string {
-  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  scratchDirs.add(dir);
+  return dir;
 }
 
 export interface RepoOptions {
