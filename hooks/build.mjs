@@ -1,7 +1,7 @@
 // Builds the C hook shim hooks/bin/fsmond-hook from hooks/fsmond-hook.c (run by `npm run
 // build`), statically against musl when musl-gcc exists, else with the system compiler.
 // Without a C compiler it prints one line and exits 0: git-fsmond then uses the Node
-// fallback hooks/fsmond-hook.cjs (about 35 ms per git command instead of 0.3-1 ms).
+// fallback hooks/fsmond-hook.cjs (about 35 ms per git command instead of 0.6-1.5 ms).
 // When every compiler present fails, that is an error. $CC overrides the choice; `--out DIR`
 // builds into DIR instead of hooks/bin (the tests of this script use it).
 import { spawnSync } from 'node:child_process';

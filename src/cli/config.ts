@@ -90,7 +90,7 @@ export function shimBuild(): { compiler: string; libc: string } | null {
   }
 }
 
-/** The compiled shim when the install could build it (0.3-1 ms), else the Node one (~35 ms). */
+/** The compiled shim when the install could build it (0.6-1.5 ms), else the Node one (~35 ms). */
 export function bestShim(): Shim {
   try {
     fs.accessSync(C_SHIM, fs.constants.X_OK);

@@ -196,7 +196,7 @@ export function checkShim(kind: string): Check {
   if (kind === 'c') {
     const built = shimBuild();
     if (built?.libc.startsWith('musl')) {
-      return check(name, 'ok', 'the C shim, a static musl build (~0.3 ms per git command)');
+      return check(name, 'ok', 'the C shim, a static musl build (~0.7 ms per git command)');
     }
     // ok, not warn: only machines where CPUID traps (most VMs) pay glibc's start-up cost.
     return check(
