@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DAEMON_LOG, STATUS_REQUEST, settingsFrom } from '../daemon/index.js';
+import { DAEMON_LOG, ownStateDir, STATUS_REQUEST, settingsFrom } from '../daemon/index.js';
 import {
   filesystemOf,
   type RepoInfo,
@@ -110,15 +110,8 @@ export function daemonEnv(): NodeJS.ProcessEnv {
  * directory of ours (a planted symlink must not choose where we write).
  */
 function openLogForChild(repo: RepoInfo): number | 'ignore' {
-  const dir = stateDirFor(repo.gitDir);
   try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch {
-    // exists, or cannot be made: the lstat below decides
-  }
-  try {
-    const st = fs.lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== process.geteuid?.()) return 'ignore';
+    ownStateDir(repo.gitDir);
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
     return fs.openSync(logPathFor(repo), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch {

@@ -17,6 +17,7 @@ import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } fr
 export { DAEMON_LOG, STATUS_REQUEST } from './daemon.js';
 export type { Settings } from './settings.js';
 export { settingsFrom } from './settings.js';
+export { ownStateDir } from './startup.js';
 
 export interface RunOptions {
   /** Any directory inside the worktree. */

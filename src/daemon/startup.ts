@@ -39,6 +39,11 @@ export function prepareStateDir(gitDir: string): void {
   for (const dir of [stateDirFor(gitDir), cookieDirFor(gitDir)]) ownDir(dir, gitDir);
 }
 
+/** `<gitdir>/fsmond/` as a real directory of ours, mode 0700; throws RepoError otherwise. */
+export function ownStateDir(gitDir: string): void {
+  ownDir(stateDirFor(gitDir), gitDir);
+}
+
 function ownDir(dir: string, gitDir: string): void {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -68,7 +73,7 @@ export function isLasting(err: RepoError): boolean {
 /** Best effort: `<gitdir>/fsmond/refused`, one line, 0600; never through a symlink. */
 export function recordRefusal(gitDir: string, reason: string): boolean {
   try {
-    ownDir(stateDirFor(gitDir), gitDir);
+    ownStateDir(gitDir);
     const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
     const fd = fs.openSync(
       refusedFileFor(gitDir),
