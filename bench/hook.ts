@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { shimBuild } from '../src/cli/config.js';
+import { REQUEST } from '../src/contract/index.js';
 import {
   C_SHIM,
   makeRepo,
@@ -89,7 +90,7 @@ function sendQuit(gitdir: string): Promise<void> {
     } finally {
       process.chdir(cwd);
     }
-    s.on('connect', () => s.end(Buffer.concat([pkt('quit'), Buffer.from('0000')])));
+    s.on('connect', () => s.end(Buffer.concat([pkt(REQUEST.quit), Buffer.from('0000')])));
     s.on('error', () => resolve());
     s.on('close', () => resolve());
     s.resume();

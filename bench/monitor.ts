@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REQUEST } from '../src/contract/index.js';
 import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
 import { procMemory, sleep } from './measure.js';
 import { gitEnv } from './synth.js';
@@ -269,7 +270,7 @@ export class FsmondMonitor implements Monitor {
   }
 
   async status(): Promise<Record<string, unknown>> {
-    const raw = await sendRequest(this.sock, Buffer.from('fsmond:status'), { timeoutMs: 120_000 });
+    const raw = await sendRequest(this.sock, Buffer.from(REQUEST.status), { timeoutMs: 120_000 });
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   }
 
@@ -285,7 +286,9 @@ export class FsmondMonitor implements Monitor {
 
   async stop(): Promise<void> {
     if ((await socketState(this.sock)) === 'listening') {
-      await sendRequest(this.sock, Buffer.from('quit'), { timeoutMs: 10_000 }).catch(() => {});
+      await sendRequest(this.sock, Buffer.from(REQUEST.quit), { timeoutMs: 10_000 }).catch(
+        () => {},
+      );
     }
     if (this.child) await reapChild(this.child);
     const end = Date.now() + 10_000;

@@ -38,11 +38,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The contract with the daemon (src/contract/): test/unit/contract-shims.test.ts checks it. */
 #define SOCK_NAME "fsmonitor--daemon.ipc"
+#define STATE_DIR "fsmond"
 #define POINTER "fsmond/socket"
 #define REFUSED "fsmond/refused"
+#define SPAWN_LOCK "fsmond/spawn.lock"
 #define LOG "fsmond/daemon.log"
 #define REFUSED_FRESH_S 60
+#define NEVER_VALID "builtin:fsmond-unavailable."
+#define ANSWER_MS 8000
+#define SPAWN_WAIT_MS 2000
+#define TIMEOUT_ENV "GIT_FSMOND_HOOK_TIMEOUT_MS"
+#define LAUNCHER_ENV "GIT_FSMOND_LAUNCHER"
 #define PKT_MAX 65520 /* header + payload */
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define ANSWER_MAX ((size_t)1 << 30)
@@ -94,7 +102,7 @@ __attribute__((noreturn)) static void emit(const char *p, size_t n) {
 
 __attribute__((noreturn)) static void fail(void) {
   char m[96];
-  int n = snprintf(m, sizeof m - 3, "builtin:fsmond-unavailable.%ld.%lld:0", (long)getpid(),
+  int n = snprintf(m, sizeof m - 3, NEVER_VALID "%ld.%lld:0", (long)getpid(),
                    (long long)time(NULL));
   if (n < 0 || n >= (int)sizeof m - 3) _exit(1);
   memcpy(m + n, "\0/\0", 3);
@@ -204,14 +212,14 @@ static void close_from_3(void) {
  * real `fsmond` directory of ours: a planted symlink must not choose where we write. */
 static int open_log(void) {
   struct stat st;
-  if (lstat("fsmond", &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
+  if (lstat(STATE_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
   return open(LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 /* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). 0 = started. */
 static int spawn_daemon(const char *root) {
   char exe[PATH_MAX];
-  const char *launcher = getenv("GIT_FSMOND_LAUNCHER");
+  const char *launcher = getenv(LAUNCHER_ENV);
   if (!launcher || !*launcher) { /* <pkg>/hooks/bin/fsmond-hook -> <pkg>/bin/git-fsmond */
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
     if (n <= 0 || n >= (ssize_t)sizeof exe - 16) return -1;
@@ -270,8 +278,8 @@ static int connect_or_start(const char *root, long long wait) {
         continue;
       }
       if (lock < 0) {
-        if (mkdir("fsmond", 0700) < 0 && errno != EEXIST) break;
-        lock = open("fsmond/spawn.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (mkdir(STATE_DIR, 0700) < 0 && errno != EEXIST) break;
+        lock = open(SPAWN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (lock < 0) break;
       }
       if (flock(lock, LOCK_EX | LOCK_NB) == 0) {
@@ -355,14 +363,14 @@ static void query(int fd, const char *tok, long long timeout) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || strcmp(argv[1], "2") != 0) emit("/", 1);
-  const char *env = getenv("GIT_FSMOND_HOOK_TIMEOUT_MS");
-  long long set = env ? atoll(env) : 0, timeout = set > 0 ? set : 8000;
+  const char *env = getenv(TIMEOUT_ENV);
+  long long set = env ? atoll(env) : 0, timeout = set > 0 ? set : ANSWER_MS;
   char root[PATH_MAX];
   if (!getcwd(root, sizeof root)) root[0] = '\0';
   if (enter_gitdir() < 0) fail();
   int fd = try_connect();
   if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN))
-    fd = connect_or_start(root, set > 0 ? set : 2000);
+    fd = connect_or_start(root, set > 0 ? set : SPAWN_WAIT_MS);
   if (fd >= 0) query(fd, argc > 2 ? argv[2] : "", timeout);
   fail();
 }

@@ -12,15 +12,23 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
+// The contract with the daemon (src/contract/): test/unit/contract-shims.test.ts checks it.
 const SOCK_NAME = 'fsmonitor--daemon.ipc';
-const POINTER = path.join('fsmond', 'socket');
-const REFUSED = path.join('fsmond', 'refused');
+const STATE_DIR = 'fsmond';
+const POINTER = 'fsmond/socket';
+const REFUSED = 'fsmond/refused';
+const LOG = 'fsmond/daemon.log';
 const REFUSED_FRESH_MS = 60_000;
+const NEVER_VALID = 'builtin:fsmond-unavailable.';
+const ANSWER_MS = 8000;
+const SPAWN_WAIT_MS = 2000;
+const TIMEOUT_ENV = 'GIT_FSMOND_HOOK_TIMEOUT_MS';
+const LAUNCHER_ENV = 'GIT_FSMOND_LAUNCHER';
 const PKT_MAX = 65520;
 const PKT_DATA_MAX = PKT_MAX - 4;
-const envTimeout = Number.parseInt(process.env.GIT_FSMOND_HOOK_TIMEOUT_MS || '', 10);
-const TIMEOUT_MS = envTimeout > 0 ? envTimeout : 8000;
-const SPAWN_WAIT_MS = envTimeout > 0 ? envTimeout : 2000;
+const envTimeout = Number.parseInt(process.env[TIMEOUT_ENV] || '', 10);
+const TIMEOUT_MS = envTimeout > 0 ? envTimeout : ANSWER_MS;
+const SPAWN_WAIT = envTimeout > 0 ? envTimeout : SPAWN_WAIT_MS;
 
 function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -43,7 +51,7 @@ function emit(buf) {
 
 function fail() {
   const now = Math.floor(Date.now() / 1000);
-  emit(Buffer.from(`builtin:fsmond-unavailable.${process.pid}.${now}:0\0/\0`, 'latin1'));
+  emit(Buffer.from(`${NEVER_VALID}${process.pid}.${now}:0\0/\0`, 'latin1'));
 }
 
 process.on('uncaughtException', fail);
@@ -138,8 +146,7 @@ function tryLock(gitdir, cb) {
 }
 
 function spawnDaemon(root, gitdir) {
-  const launcher =
-    process.env.GIT_FSMOND_LAUNCHER || path.join(__dirname, '..', 'bin', 'git-fsmond');
+  const launcher = process.env[LAUNCHER_ENV] || path.join(__dirname, '..', 'bin', 'git-fsmond');
   fs.accessSync(launcher, fs.constants.X_OK);
   const env = Object.assign({}, process.env);
   delete env.NODE_EXTRA_CA_CERTS;
@@ -161,7 +168,7 @@ function spawnDaemon(root, gitdir) {
 // (no node, a broken install) leaves its reason where `git fsmond log` looks. Only inside a
 // real `fsmond` directory of ours: a planted symlink must not choose where we write.
 function openLog(gitdir) {
-  const dir = path.join(gitdir, 'fsmond');
+  const dir = path.join(gitdir, STATE_DIR);
   try {
     try {
       fs.mkdirSync(dir, 0o700);
@@ -171,11 +178,7 @@ function openLog(gitdir) {
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.geteuid()) return 'ignore';
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(
-      path.join(dir, 'daemon.log'),
-      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
-      0o600,
-    );
+    return fs.openSync(path.join(gitdir, LOG), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch {
     return 'ignore';
   }
@@ -185,7 +188,7 @@ function openLog(gitdir) {
 // starts the daemon; everyone polls until the socket accepts, time runs out, or the daemon
 // leaves a refusal.
 function connectOrStart(root, gitdir, sockPath, cb) {
-  const end = Date.now() + SPAWN_WAIT_MS;
+  const end = Date.now() + SPAWN_WAIT;
   let held = null; // the spawn lock, once we hold it
   let spawned = false;
   const retry = () => {

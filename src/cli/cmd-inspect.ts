@@ -1,5 +1,6 @@
 /** `status`, `query` and `flush`: what the running daemon says. */
 import type { Command } from 'commander';
+import { REQUEST } from '../contract/index.js';
 import type { RepoInfo } from '../git/index.js';
 import { action, CliError, EXIT, examples, out, repoOf } from './common.js';
 import { gitConfigGet, monitorKind } from './config.js';
@@ -55,7 +56,7 @@ function humanStatus(doc: Awaited<ReturnType<typeof statusDocument>>): string[] 
   return lines;
 }
 
-const REQUESTS = new Set(['quit', 'flush', 'fsmond:status']);
+const REQUESTS: ReadonlySet<string> = new Set(Object.values(REQUEST));
 
 export function addInspectCommands(program: Command): void {
   program
@@ -136,7 +137,7 @@ export function addInspectCommands(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const repo = await repoOf(cmd);
-        const answer = await request(repo, 'flush');
+        const answer = await request(repo, REQUEST.flush);
         const token = answer.subarray(0, Math.max(0, answer.indexOf(0))).toString('utf8');
         out(`flushed: new token ${token}`);
         return 0;

@@ -1,14 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { DAEMON_LOG, ownStateDir, STATUS_REQUEST, settingsFrom } from '../daemon/index.js';
-import {
-  filesystemOf,
-  type RepoInfo,
-  readConfig,
-  socketPathFor,
-  stateDirFor,
-} from '../git/index.js';
+import { findSocket, REQUEST, stateFile } from '../contract/index.js';
+import { ownStateDir, settingsFrom } from '../daemon/index.js';
+import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
 import { sendRequest, socketState } from '../ipc/index.js';
 import { CliError, LAUNCHER } from './common.js';
 
@@ -22,7 +16,7 @@ export type DaemonStatus = Record<string, unknown> & {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const logPathFor = (repo: RepoInfo) => path.join(stateDirFor(repo.gitDir), DAEMON_LOG);
+export const logPathFor = (repo: RepoInfo) => stateFile(repo.gitDir, 'log');
 
 /**
  * Where the daemon listens: `<gitdir>/fsmonitor--daemon.ipc`, or, when the git dir cannot hold
@@ -30,15 +24,7 @@ export const logPathFor = (repo: RepoInfo) => path.join(stateDirFor(repo.gitDir)
  * shims do it).
  */
 export function socketOf(repo: RepoInfo): string {
-  const inGitDir = socketPathFor(repo.gitDir);
-  if (fs.existsSync(inGitDir)) return inGitDir;
-  try {
-    const p = fs.readFileSync(path.join(stateDirFor(repo.gitDir), 'socket'), 'utf8').trim();
-    if (path.isAbsolute(p)) return p;
-  } catch {
-    // no pointer: the git dir it is
-  }
-  return inGitDir;
+  return findSocket(repo.gitDir);
 }
 
 /**
@@ -46,7 +32,7 @@ export function socketOf(repo: RepoInfo): string {
  * removes the file once a start succeeds); only if recorded at or after `sinceMs`.
  */
 export function lastRefusal(repo: RepoInfo, sinceMs = 0): string | null {
-  const file = path.join(stateDirFor(repo.gitDir), 'refused');
+  const file = stateFile(repo.gitDir, 'refused');
   try {
     if (fs.statSync(file).mtimeMs + 1000 < sinceMs) return null; // coarse mtimes
     return fs.readFileSync(file, 'utf8').trim() || null;
@@ -62,7 +48,7 @@ export async function isListening(repo: RepoInfo): Promise<boolean> {
 /** The daemon's own status snapshot, or null when nothing answers on the socket. */
 export async function fetchStatus(repo: RepoInfo, timeoutMs = 3000): Promise<DaemonStatus | null> {
   try {
-    const raw = await sendRequest(socketOf(repo), Buffer.from(STATUS_REQUEST), {
+    const raw = await sendRequest(socketOf(repo), Buffer.from(REQUEST.status), {
       timeoutMs,
     });
     return JSON.parse(raw.toString('utf8')) as DaemonStatus;
@@ -191,7 +177,7 @@ export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<num
     );
   }
   try {
-    await sendRequest(socketOf(repo), Buffer.from('quit'), { timeoutMs });
+    await sendRequest(socketOf(repo), Buffer.from(REQUEST.quit), { timeoutMs });
   } catch {
     // It may close before answering; waiting for the process below is what counts.
   }

@@ -1,12 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  cookieDirFor,
-  type RepoInfo,
-  type SocketLocation,
-  socketPointerFor,
-  stateDirFor,
-} from '../git/index.js';
+import { REQUEST, stateDirFor, stateFile } from '../contract/index.js';
+import type { RepoInfo, SocketLocation } from '../git/index.js';
 import { type IpcServer, type Reply, startServer } from '../ipc/index.js';
 import { type Answer, Journal } from '../journal/index.js';
 import { createWatcher, type Watcher } from '../watch/index.js';
@@ -14,11 +9,6 @@ import { CookieSync } from './cookies.js';
 import { type Health, type Identity, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
-
-/** Our own request, next to git's `quit`, `flush` and tokens: a JSON snapshot for the CLI. */
-export const STATUS_REQUEST = 'fsmond:status';
-
-export const DAEMON_LOG = 'daemon.log';
 
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
@@ -57,8 +47,10 @@ export class Daemon {
       maxRetainedPaths: settings.maxRetainedPaths,
       cacheBytes: settings.answerCacheBytes,
     });
-    this.cookies = new CookieSync(cookieDirFor(repo.gitDir), settings.cookieTimeoutMs, () =>
-      this.watcher?.rewatchCookieDir(),
+    this.cookies = new CookieSync(
+      stateFile(repo.gitDir, 'cookieDir'),
+      settings.cookieTimeoutMs,
+      () => this.watcher?.rewatchCookieDir(),
     );
   }
 
@@ -110,7 +102,7 @@ export class Daemon {
       backend: this.settings.backend,
       root: toBytes(this.repo.worktree),
       gitDir: toBytes(this.repo.gitDir),
-      cookieDir: toBytes(cookieDirFor(this.repo.gitDir)),
+      cookieDir: toBytes(stateFile(this.repo.gitDir, 'cookieDir')),
       log: this.log,
       listener: {
         onBatch: (b) => {
@@ -150,7 +142,8 @@ export class Daemon {
       this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
-      if (this.pointerId) unlinkIfSame(socketPointerFor(this.repo.gitDir), this.pointerId);
+      if (this.pointerId)
+        unlinkIfSame(stateFile(this.repo.gitDir, 'socketPointer'), this.pointerId);
       if (movedGitDir && this.socketId && !this.location.relocated) {
         // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
         unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
@@ -166,12 +159,12 @@ export class Daemon {
     if (fs.existsSync(stateDirFor(this.repo.gitDir))) return null;
     const moved = this.health?.findGitDir();
     if (!moved || moved === this.repo.gitDir) return null;
-    this.logger.moveTo(path.join(stateDirFor(moved), DAEMON_LOG));
+    this.logger.moveTo(stateFile(moved, 'log'));
     return moved;
   }
 
   private writePointer(): void {
-    const file = socketPointerFor(this.repo.gitDir);
+    const file = stateFile(this.repo.gitDir, 'socketPointer');
     const tmp = `${file}.${process.pid}.tmp`;
     fs.rmSync(tmp, { force: true }); // left by a killed daemon that had our pid
     const fd = fs.openSync(
@@ -193,12 +186,12 @@ export class Daemon {
 
   private async handle(req: Buffer): Promise<Reply> {
     const request = req.toString('latin1');
-    if (request === 'quit') {
+    if (request === REQUEST.quit) {
       return { payload: [], afterSend: () => void this.shutdown('quit requested', 0) };
     }
-    if (request === STATUS_REQUEST)
+    if (request === REQUEST.status)
       return { payload: [Buffer.from(JSON.stringify(this.status()))] };
-    if (request === 'flush') {
+    if (request === REQUEST.flush) {
       if (this.journal.ready) this.journal.startEpoch();
       this.cookies.abortAll();
       return { payload: [this.journal.trivialAnswer('flush requested').payload] };

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { stateFile } from '../contract/index.js';
 import {
   discoverRepo,
   RepoError,
@@ -6,15 +6,13 @@ import {
   readConfig,
   type SocketLocation,
   scrubGitEnv,
-  stateDirFor,
 } from '../git/index.js';
 import { SocketInUseError, SocketPathError } from '../ipc/index.js';
-import { DAEMON_LOG, Daemon } from './daemon.js';
+import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 
-export { DAEMON_LOG, STATUS_REQUEST } from './daemon.js';
 export type { Settings } from './settings.js';
 export { settingsFrom } from './settings.js';
 export { ownStateDir } from './startup.js';
@@ -94,7 +92,7 @@ async function serve(
 
 function loggerFor(gitDir: string, settings: Settings, toStderr: boolean): Logger {
   return new Logger({
-    file: path.join(stateDirFor(gitDir), DAEMON_LOG),
+    file: stateFile(gitDir, 'log'),
     level: settings.logLevel,
     maxBytes: settings.logMaxBytes,
     toStderr,

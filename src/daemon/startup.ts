@@ -1,14 +1,12 @@
 import fs from 'node:fs';
+import { stateDirFor, stateFile } from '../contract/index.js';
 import {
-  cookieDirFor,
   filesystemOf,
   RepoError,
   type RepoErrorCode,
   type RepoInfo,
-  refusedFileFor,
   type SocketLocation,
   socketLocationFor,
-  stateDirFor,
 } from '../git/index.js';
 import type { Settings } from './settings.js';
 
@@ -36,7 +34,7 @@ export async function preflight(repo: RepoInfo, settings: Settings): Promise<Soc
  * there would make us write (and chmod) wherever it points, so that is a refusal.
  */
 export function prepareStateDir(gitDir: string): void {
-  for (const dir of [stateDirFor(gitDir), cookieDirFor(gitDir)]) ownDir(dir, gitDir);
+  for (const dir of [stateDirFor(gitDir), stateFile(gitDir, 'cookieDir')]) ownDir(dir, gitDir);
 }
 
 /** `<gitdir>/fsmond/` as a real directory of ours, mode 0700; throws RepoError otherwise. */
@@ -76,7 +74,7 @@ export function recordRefusal(gitDir: string, reason: string): boolean {
     ownStateDir(gitDir);
     const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
     const fd = fs.openSync(
-      refusedFileFor(gitDir),
+      stateFile(gitDir, 'refused'),
       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
       0o600,
     );
@@ -92,5 +90,5 @@ export function recordRefusal(gitDir: string, reason: string): boolean {
 }
 
 export function clearRefusal(gitDir: string): void {
-  fs.rmSync(refusedFileFor(gitDir), { force: true });
+  fs.rmSync(stateFile(gitDir, 'refused'), { force: true });
 }

@@ -1,12 +1,6 @@
 export { scrubGitEnv } from './env.js';
 export type { FsInfo } from './filesystem.js';
 export { filesystemOf } from './filesystem.js';
-export { cookieDirFor, refusedFileFor, socketPointerFor, stateDirFor } from './paths.js';
 export type { RepoErrorCode, RepoInfo } from './repo.js';
 export { configBool, configInt, discoverRepo, RepoError, readConfig } from './repo.js';
-export {
-  currentSocketPath,
-  type SocketLocation,
-  socketLocationFor,
-  socketPathFor,
-} from './socket.js';
+export { type SocketLocation, socketLocationFor } from './socket.js';

@@ -1,35 +1,15 @@
 import { createHash } from 'node:crypto';
-import fs, { promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { socketPathFor } from '../contract/index.js';
 import { filesystemOf } from './filesystem.js';
-import { socketPointerFor } from './paths.js';
 import { RepoError, type RepoInfo } from './repo.js';
 
 export interface SocketLocation {
   path: string;
-  /** Not in the git dir: the shims find it through `socketPointerFor(gitDir)`. */
+  /** Not in the git dir: the shims find it through the state dir's socket pointer. */
   relocated: boolean;
-}
-
-/** The socket git >= 2.55 looks for, per worktree. */
-export function socketPathFor(gitDir: string): string {
-  return path.join(gitDir, 'fsmonitor--daemon.ipc');
-}
-
-/**
- * The socket a running daemon of this git dir listens on, as the shims find it: the default
- * path, or, when nothing is there, the one `<gitdir>/fsmond/socket` names.
- */
-export function currentSocketPath(gitDir: string): string {
-  const def = socketPathFor(gitDir);
-  if (fs.lstatSync(def, { throwIfNoEntry: false })) return def;
-  try {
-    const p = fs.readFileSync(socketPointerFor(gitDir), 'utf8').trim();
-    return path.isAbsolute(p) ? p : def;
-  } catch {
-    return def;
-  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { NEVER_VALID_ID_PREFIX } from '../contract/index.js';
+
 /**
  * Tokens have git's builtin shape `builtin:<id>:<seq>`, so a token of git's own daemon parses
  * here as a foreign id (and ours there), and both sides answer `/` to the other's tokens.
@@ -38,5 +40,8 @@ let pendingCounter = 0;
  * moment (still scanning, or rescanning after a lost sync).
  */
 export function neverValidToken(): string {
-  return formatToken(`pending.${process.pid}.${Date.now()}.${pendingCounter++}`, 0);
+  return formatToken(
+    `${NEVER_VALID_ID_PREFIX.daemon}${process.pid}.${Date.now()}.${pendingCounter++}`,
+    0,
+  );
 }

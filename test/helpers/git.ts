@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findSocket, REQUEST } from '../../src/contract/index.js';
 import { EXIT_ALREADY_RUNNING } from '../../src/daemon/index.js';
 import { sendRequest, socketState } from '../../src/ipc/index.js';
 
@@ -115,8 +116,9 @@ export function gitDirOf(wt: string): string {
     .trim();
 }
 
+/** The socket the daemon of this worktree listens on, found as the shims find it. */
 export function socketOf(wt: string): string {
-  return path.join(gitDirOf(wt), 'fsmonitor--daemon.ipc');
+  return findSocket(gitDirOf(wt));
 }
 
 const STATUS_ARGS = ['status', '--porcelain=v2', '--untracked-files=all'];
@@ -150,7 +152,7 @@ export interface DaemonStatus {
 
 export async function daemonStatus(wt: string): Promise<DaemonStatus | null> {
   try {
-    const raw = await sendRequest(socketOf(wt), Buffer.from('fsmond:status'), { timeoutMs: 5000 });
+    const raw = await sendRequest(socketOf(wt), Buffer.from(REQUEST.status), { timeoutMs: 5000 });
     return JSON.parse(raw.toString('utf8')) as DaemonStatus;
   } catch {
     return null;
@@ -183,7 +185,7 @@ export async function stopDaemon(wt: string): Promise<void> {
   const sock = socketOf(wt);
   const s = await daemonStatus(wt);
   if (!s) return;
-  await sendRequest(sock, Buffer.from('quit'), { timeoutMs: 5000 }).catch(() => {});
+  await sendRequest(sock, Buffer.from(REQUEST.quit), { timeoutMs: 5000 }).catch(() => {});
   await waitFor('daemon to exit', () => {
     try {
       process.kill(s.pid, 0);

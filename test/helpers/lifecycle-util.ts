@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { REQUEST } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
   enableMonitor,
@@ -96,7 +97,7 @@ export async function statusAt(
   timeoutMs = 5000,
 ): Promise<Record<string, unknown> | null> {
   try {
-    const raw = await sendRequest(sock, Buffer.from('fsmond:status'), { timeoutMs });
+    const raw = await sendRequest(sock, Buffer.from(REQUEST.status), { timeoutMs });
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
     return null;

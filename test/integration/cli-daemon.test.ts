@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { REQUEST } from '../../src/contract/index.js';
 import { startServer } from '../../src/ipc/index.js';
 import { assertOneLineError, CliSandbox, exited, waitForOutput } from '../helpers/cli-sandbox.js';
 import { daemonStatus, socketOf, waitFor } from '../helpers/git.js';
@@ -106,7 +107,7 @@ describe('cli start / stop / status', () => {
     const server = await startServer({
       socketPath: socketOf(wt),
       handler: async (req) =>
-        req.toString() === 'fsmond:status'
+        req.toString() === REQUEST.status
           ? { payload: [Buffer.from(JSON.stringify({ pid: process.pid, watching: true }))] }
           : { payload: [] },
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { REQUEST } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
   daemonStatus,
@@ -147,7 +148,9 @@ describe('the answer itself', () => {
 
   test('flush starts a new epoch: the old token gets /, the new one works', async () => {
     const t = (await query('0')).token;
-    const flushed = (await sendRequest(socketOf(wt), Buffer.from('flush'))).toString('latin1');
+    const flushed = (await sendRequest(socketOf(wt), Buffer.from(REQUEST.flush))).toString(
+      'latin1',
+    );
     assert.match(flushed, /^builtin:[^:]+:\d+\0\/\0$/);
     const newToken = flushed.split('\0')[0]!;
     assert.notEqual(newToken.split(':')[1], t.split(':')[1]);

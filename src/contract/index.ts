@@ -1,0 +1,10 @@
+export { HOOK_LIMITS } from './hook.js';
+export {
+  findSocket,
+  LAYOUT,
+  REFUSED_FRESH_MS,
+  socketPathFor,
+  stateDirFor,
+  stateFile,
+} from './layout.js';
+export { NEVER_VALID_ID_PREFIX, REQUEST } from './wire.js';
