@@ -5,9 +5,7 @@
  * names that are not valid UTF-8 reach the kernel byte for byte.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-
-type Koffi = typeof import('koffi');
+import { libc } from '../sys/libc.js';
 
 /** Event and flag bits from <sys/inotify.h>. */
 export const IN_MODIFY = 0x2;
@@ -53,39 +51,25 @@ export const COOKIE_MASK = EVENTS | IN_ONLYDIR;
  */
 export const GITDIR_MASK = IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD;
 
-interface Libc {
-  koffi: Koffi;
+interface Inotify {
   init1: (flags: number) => number;
   addWatch: (fd: number, path: Buffer, mask: number) => number;
   rmWatch: (fd: number, wd: number) => number;
-  errnoNames: Map<number, string>;
+  errnoName: () => string;
 }
 
-let libc: Libc | null = null;
+let inotify: Inotify | null = null;
 
-/** Loaded on first use so that merely importing this module works on any platform. */
-function load(): Libc {
-  if (libc) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  let lib: ReturnType<Koffi['load']>;
-  try {
-    lib = koffi.load('libc.so.6');
-  } catch {
-    // musl and friends: the symbols are in the process image already.
-    lib = koffi.load(null);
-  }
-  const errnoNames = new Map<number, string>();
-  for (const [name, value] of Object.entries(koffi.os.errno)) {
-    if (!errnoNames.has(value)) errnoNames.set(value, name);
-  }
-  libc = {
-    koffi,
+function load(): Inotify {
+  if (inotify) return inotify;
+  const { lib, errnoName } = libc();
+  inotify = {
     init1: lib.func('int inotify_init1(int flags)'),
     addWatch: lib.func('int inotify_add_watch(int fd, const uint8_t *path, uint32_t mask)'),
     rmWatch: lib.func('int inotify_rm_watch(int fd, int wd)'),
-    errnoNames,
+    errnoName,
   };
-  return libc;
+  return inotify;
 }
 
 /** Result of a syscall: a non-negative value, or the errno's symbolic name (ENOENT, ...). */
@@ -95,7 +79,7 @@ export type SysResult = number | string;
 export function inotifyInit(): SysResult {
   const l = load();
   const fd = l.init1(IN_CLOEXEC);
-  return fd >= 0 ? fd : errnoName(l);
+  return fd >= 0 ? fd : l.errnoName();
 }
 
 /** Reused for every path (tens of thousands of calls per scan); grown on demand. */
@@ -107,7 +91,7 @@ export function addWatch(fd: number, path: string, mask: number): SysResult {
   const n = pathBuf.write(path, 0, 'latin1');
   pathBuf[n] = 0;
   const wd = l.addWatch(fd, pathBuf, mask >>> 0);
-  return wd >= 0 ? wd : errnoName(l);
+  return wd >= 0 ? wd : l.errnoName();
 }
 
 /**
@@ -116,11 +100,6 @@ export function addWatch(fd: number, path: string, mask: number): SysResult {
  */
 export function rmWatch(fd: number, wd: number): boolean {
   return wd >= 0 && load().rmWatch(fd, wd) === 0;
-}
-
-function errnoName(l: Libc): string {
-  const e = l.koffi.errno();
-  return l.errnoNames.get(e) ?? `errno ${e}`;
 }
 
 function readSysctl(path: string): string | null {

@@ -115,6 +115,14 @@ export class InotifyWatcher implements Watcher {
     }
   }
 
+  unwatchable(): readonly string[] {
+    return [];
+  }
+
+  blockedReason(): string | null {
+    return null;
+  }
+
   stats(): WatcherStats {
     return {
       backend: 'inotify',

@@ -89,6 +89,14 @@ export class ParcelWatcher implements Watcher {
     // Parcel watches recursively: a re-created cookie dir is picked up without help.
   }
 
+  unwatchable(): readonly string[] {
+    return [];
+  }
+
+  blockedReason(): string | null {
+    return null;
+  }
+
   stats(): WatcherStats {
     return {
       backend: `parcel:${this.backend}`,

@@ -55,6 +55,18 @@ export interface Watcher {
   /** Re-establish the cookie directory watch (after the directory was re-created). */
   rewatchCookieDir(): void;
   stats(): WatcherStats;
+  /**
+   * Directories that exist but cannot be watched (no read permission), as paths like those of
+   * a batch. git cannot list them either; the daemon reports each in every answer, so git
+   * re-examines what is below them itself.
+   */
+  unwatchable(): readonly string[];
+  /**
+   * Why watching cannot complete for now for a reason a retry a moment later would only repeat
+   * (watch table full, no inotify instance left), while the backend retries in the background;
+   * null otherwise. Queries answer `/` at once meanwhile instead of waiting to be ready.
+   */
+  blockedReason(): string | null;
   /** Drop every watch and release the kernel resources. Idempotent. */
   close(): Promise<void>;
 }
