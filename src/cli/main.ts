@@ -7,9 +7,10 @@ import { addInspectCommands } from './cmd-inspect.js';
 import { addListCommand } from './cmd-list.js';
 import { addLogCommand } from './cmd-log.js';
 import { addSetupCommands } from './cmd-setup.js';
-import { EXIT, PACKAGE_ROOT, reportError } from './common.js';
+import { CliError, EXIT, examples, PACKAGE_ROOT, reportError } from './common.js';
+import { bashCompletion, zshCompletion } from './docs.js';
 
-const EXIT_CODES = `
+export const EXIT_CODES = `
 Exit status:
   0   success; status: the daemon is watching; doctor: no check failed
   1   failure, reported in one line on stderr (not a repository, a bare repository, no
@@ -25,7 +26,7 @@ restart the daemon ('git fsmond stop'; the next git command starts it again).
 Use 'git fsmond help <command>' or 'git fsmond <command> -h' for a command's help:
 'git fsmond --help' makes git look for a man page instead.`;
 
-function version(): string {
+export function version(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'));
   return String(pkg.version);
 }
@@ -60,11 +61,32 @@ export function buildProgram(): Command {
   addLogCommand(program);
   addDoctorCommand(program);
   addListCommand(program);
+  addCompletionCommand(program);
 
   for (const cmd of program.commands) {
     if (cmd.name() !== 'daemon') cmd.addHelpText('after', EXIT_CODES);
   }
   return program;
+}
+
+function addCompletionCommand(program: Command): void {
+  program
+    .command('completion')
+    .description('print the bash or zsh completion script')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText(
+      'after',
+      examples(
+        'git fsmond completion bash > ~/.local/share/bash-completion/completions/git-fsmond',
+        'git fsmond completion zsh > ~/.zfunc/_git-fsmond    # with fpath+=(~/.zfunc)',
+      ),
+    )
+    .action((shell: string) => {
+      if (shell !== 'bash' && shell !== 'zsh') {
+        throw new CliError(`no completion for '${shell}': use bash or zsh`, EXIT.usage);
+      }
+      process.stdout.write(shell === 'bash' ? bashCompletion(program) : zshCompletion(program));
+    });
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -15,6 +15,7 @@ const COMMANDS = [
   'log',
   'doctor',
   'list',
+  'completion',
 ];
 
 describe('cli usage', () => {
