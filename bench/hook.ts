@@ -83,7 +83,7 @@ const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(2)}`
 function sendQuit(gitdir: string): Promise<void> {
   return new Promise((resolve) => {
     const cwd = process.cwd();
-    process.chdir(gitdir); // the relative name is never too long (T12)
+    process.chdir(gitdir); // the relative name is never too long (docs/linux-watching.md#t12)
     let s: net.Socket;
     try {
       s = net.connect(SOCK_NAME);

@@ -235,7 +235,7 @@ export class FsmondMonitor implements Monitor {
   async start(): Promise<StartTiming> {
     await this.stop();
     const env = gitEnv();
-    // Adds ~45 ms to every node start (linux-watching.md T1); not what the daemon is about.
+    // Adds ~45 ms to every node start (docs/linux-watching.md#t1); not what the daemon is about.
     delete env.NODE_EXTRA_CA_CERTS;
     if (this.opts.threadpool) env.UV_THREADPOOL_SIZE = String(this.opts.threadpool);
     if (this.opts.nodeOptions) env.NODE_OPTIONS = this.opts.nodeOptions;

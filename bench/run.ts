@@ -1,5 +1,5 @@
 /**
- * Benchmarks at scale (issue 7): `npm run bench` (100k files), `npm run bench -- --scale 1m`.
+ * Benchmarks at scale: `npm run bench` (100k files), `npm run bench -- --scale 1m`.
  *
  * Builds (or reuses) a synthetic committed repository with the untracked cache on
  * (bench/synth.ts), then for git-fsmond, and for Watchman and git's builtin daemon when they
@@ -8,7 +8,7 @@
  * daemon's RSS, spawn to the first incremental answer, the answer for 100k changed paths, and
  * query latency while one file is rewritten every 20 ms. Prints one table with the baseline
  * of each measure (taken in the same run), the ratios, and pass/fail against the targets of
- * issue 7 as information: the exit code never depends on timings.
+ * README.md "Performance" as information: the exit code never depends on timings.
  *
  * See bench/README.md for the options.
  */

@@ -67,7 +67,7 @@ function findGitdir(root) {
   return path.resolve(root, text.slice(8).replace(/[\r\n]+$/, ''));
 }
 
-// Node 20 silently truncates socket paths over 107 bytes (trap T12): connect to a relative
+// Node 20 truncates socket paths over 107 bytes (docs/linux-watching.md#t12): connect to a relative
 // name from inside the socket's directory instead. net.connect calls connect(2) synchronously.
 function connect(sockPath, cb) {
   let s;

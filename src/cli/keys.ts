@@ -1,6 +1,6 @@
 /**
  * Every git config key git-fsmond reads, with its default, for `doctor` (which flags values the
- * daemon would silently replace by the default) and README.cli.md. The daemon's parsing lives
+ * daemon would silently replace by the default) and README.md. The daemon's parsing lives
  * in src/daemon/settings.ts: keep the two in step.
  */
 export interface KeyInfo {

@@ -16,7 +16,7 @@ import type { Settings } from './settings.js';
  */
 const LASTING: ReadonlySet<RepoErrorCode> = new Set(['bare', 'remote', 'nosockets', 'unsafe']);
 
-/** The checks git makes before it monitors a worktree (§7), and where the socket goes. */
+/** git's checks before it monitors a worktree (docs/protocol.md#checks); where the socket goes. */
 export async function preflight(repo: RepoInfo, settings: Settings): Promise<SocketLocation> {
   const fsInfo = await filesystemOf(repo.worktree);
   if (fsInfo.remote && !settings.allowRemote) {

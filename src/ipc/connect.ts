@@ -5,7 +5,7 @@ import { withSocketAddress } from './socket-path.js';
  * Connects to the Unix socket at `absPath` (any length). Rejects with the raw errno error
  * (ENOENT, ECONNREFUSED, EAGAIN when the backlog is full, ...) so that callers classify it.
  * The socket keeps a no-op 'error' listener: an EPIPE or ECONNRESET that lands between two of
- * the caller's steps must never become an uncaught exception (trap T13).
+ * the caller's steps must never become an uncaught exception (docs/linux-watching.md, trap T13).
  */
 export function connectSocket(absPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 /**
- * pkt-line framing as git's simple-ipc uses it (protocol doc §3.2).
+ * pkt-line framing as git's simple-ipc uses it (docs/protocol.md#pkt-line).
  *
  * A packet is 4 hex digits (header + payload length) followed by the payload; `0000` ends a
  * message. Packet boundaries carry no meaning: the message is the concatenation of payloads.

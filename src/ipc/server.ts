@@ -189,7 +189,7 @@ class UnixServer implements IpcServer {
   }
 
   private onConnection(socket: net.Socket): void {
-    // First thing: a client that vanishes must cost us one socket, not the process (T13).
+    // A client that vanishes must cost us one socket, not the process (docs/linux-watching.md#t13).
     socket.on('error', (err) => this.log('debug', `client connection error: ${err.message}`));
     if (this.state === 'closed') {
       socket.destroy();

@@ -3,7 +3,8 @@ import { SocketPathError } from './errors.js';
 
 /**
  * Longest socket path the kernel takes: sun_path is 108 bytes including the NUL. Node (libuv
- * 1.46) silently truncates longer paths, so the socket would land somewhere else (trap T12).
+ * 1.46) silently truncates longer paths, so the socket would land somewhere else
+ * (docs/linux-watching.md, trap T12).
  */
 export const SUN_PATH_MAX = 107;
 

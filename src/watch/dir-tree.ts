@@ -3,7 +3,7 @@
  *
  * A node stores its name and parent, never its path: a path is computed by walking up. So when
  * a directory is renamed, moving its one node moves every descendant's path with it, which is
- * what git 2.55's listener gets wrong (bug A: subdirectory watches keep the old prefix).
+ * what git 2.55 gets wrong (docs/protocol.md#bug-a: subdirectory watches keep the old prefix).
  * Only directories are stored, never files, so memory stays small at 1M files / 67k dirs.
  *
  * A subtree whose location is unknown (moved out, or moved somewhere we have not processed

@@ -2,7 +2,7 @@
  * Entry point of the watch part: pick a backend behind the one `Watcher` interface.
  *
  * Linux: our own inotify layer (default). @parcel/watcher loses events on Linux with no
- * signal (linux-watching.md §1), so there it is only used when asked for explicitly.
+ * signal (docs/linux-watching.md#why-not-parcel), so there it is used only when asked for.
  * macOS and Windows: @parcel/watcher with its native backend.
  */
 import { InotifyWatcher, type InotifyWatcherOptions } from './inotify.js';
@@ -36,7 +36,8 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     if (process.platform !== 'linux') throw new Error('the inotify backend needs Linux');
     return new InotifyWatcher(opts);
   }
-  // Parcel on Linux only with an explicit inner backend (tests); never 'auto' (Watchman, T2).
+  // Parcel on Linux only with an explicit inner backend (tests); never 'auto', which may pick
+  // Watchman (docs/linux-watching.md, trap T2).
   const parcelBackend =
     opts.parcelBackend ?? (process.platform === 'linux' ? 'inotify' : undefined);
   return new ParcelWatcher({ ...opts, parcelBackend });

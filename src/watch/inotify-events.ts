@@ -1,5 +1,5 @@
 /**
- * Decoding `struct inotify_event` records (linux-watching.md §5, inotify(7)).
+ * Decoding `struct inotify_event` records (docs/linux-watching.md#raw-inotify-from-node).
  *
  *   offset 0 wd i32 | 4 mask u32 | 8 cookie u32 | 12 len u32 | 16 name[len] (NUL-padded)
  *
@@ -13,7 +13,8 @@ export interface InotifyEvent {
   cookie: number;
   /**
    * The entry's name as a latin1 byte string, or null when `len` is 0: the event is about the
-   * watched directory itself and there is no name to read (git 2.55's bug F read garbage here).
+   * watched directory itself and there is no name to read (git 2.55's bug F read garbage here:
+   * docs/protocol.md#bug-f).
    */
   name: string | null;
 }

@@ -1,5 +1,5 @@
 /**
- * Raw inotify(7) through koffi: no compiler, no install script (linux-watching.md §5).
+ * Raw inotify(7) through koffi, no compiler, no install script (docs/linux-watching.md).
  *
  * Paths go in as latin1 byte strings and are passed to libc as NUL-terminated Buffers, so
  * names that are not valid UTF-8 reach the kernel byte for byte.
@@ -28,7 +28,8 @@ const IN_CLOEXEC = 0o2000000;
 /**
  * Everything that changes a directory listing or a file's stat data. No IN_MASK_CREATE: without
  * it, add_watch on an inode we already watch returns the existing wd, which is how a moved
- * directory is recognised and re-keyed (git 2.55's bug A comes from treating EEXIST as "done").
+ * directory is recognised and re-keyed (git 2.55's bug A comes from treating EEXIST as "done":
+ * docs/protocol.md#bug-a).
  */
 const EVENTS =
   IN_MODIFY |
@@ -75,7 +76,7 @@ function load(): Inotify {
 /** Result of a syscall: a non-negative value, or the errno's symbolic name (ENOENT, ...). */
 export type SysResult = number | string;
 
-/** A blocking fd (no IN_NONBLOCK): fs.read on it waits in a threadpool thread (T19). */
+/** Blocking (no IN_NONBLOCK): fs.read waits in a threadpool thread (docs/linux-watching.md#t19). */
 export function inotifyInit(): SysResult {
   const l = load();
   const fd = l.init1(IN_CLOEXEC);

@@ -1,5 +1,5 @@
 /**
- * The Linux backend: our own recursive watcher on raw inotify (linux-watching.md §1, §5).
+ * The Linux backend: our own recursive watcher on raw inotify (docs/linux-watching.md).
  *
  * One inotify instance ("generation") holds the worktree's directory watches, the git dir
  * watch and the cookie dir watch. Sharing one fd is what makes the cookie handshake sound:

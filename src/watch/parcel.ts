@@ -3,11 +3,11 @@
  *
  * NOT the Linux default: on inotify, @parcel/watcher 2.6.0 loses events with no signal at all
  * (new-directory race, moved-in trees never watched, stale paths after a rename, a burst race,
- * overflow swallowed; linux-watching.md §1.3 T3-T7). On Linux it is used only when asked for
+ * overflow swallowed; docs/linux-watching.md, traps T3-T7). On Linux it is used only when asked for
  * explicitly, which the tests do to exercise this adapter.
  *
  * The backend is always passed explicitly: left on auto it silently switches to Watchman
- * whenever a `watchman` binary is on PATH (T2).
+ * whenever a `watchman` binary is on PATH (docs/linux-watching.md, trap T2).
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -223,7 +223,7 @@ export class ParcelWatcher implements Watcher {
     const rel = p === '.' ? '' : this.relative(p);
     if (rel === null) return;
     if (rel === '') {
-      // A deleted root shows up as `delete <root>`, a renamed one as `delete .` (T16).
+      // A deleted root shows up as `delete <root>`, a renamed one as `delete .` (trap T16).
       if (ev.type === 'delete') throw new Fatal('worktree root deleted or renamed');
       return;
     }

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const gitdir = findGitdir(worktree);
   const sockPath = path.join(gitdir, SOCK_NAME);
   // Stay in the git dir for good and use the short relative name: Node truncates socket
-  // paths over 107 bytes (trap T12).
+  // paths over 107 bytes (docs/linux-watching.md, trap T12).
   process.chdir(gitdir);
 
   const live = await new Promise<boolean>((resolve) => {
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 
   const server = net.createServer((sock) => {
     touch();
-    sock.on('error', () => {}); // T13: a client that goes away must not crash us
+    sock.on('error', () => {}); // a vanishing client must not crash us (docs/linux-watching.md#t13)
     let pending = Buffer.alloc(0);
     const payload: Buffer[] = [];
     const sizes: number[] = [];

@@ -223,7 +223,7 @@ export async function waitGone(pid: number): Promise<void> {
 export function socketLive(repo: Repo): Promise<boolean> {
   return new Promise((resolve) => {
     const cwd = process.cwd();
-    process.chdir(repo.gitdir); // relative name: the path may be too long (T12)
+    process.chdir(repo.gitdir); // relative name: may be too long (docs/linux-watching.md#t12)
     let s: net.Socket;
     try {
       s = net.connect(SOCK_NAME);

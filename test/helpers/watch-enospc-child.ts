@@ -2,7 +2,7 @@
  * The ENOSPC scenario, run by watch-inotify-limits.test in its own user namespace
  * (`unshare -U -r`). There `/proc/sys/user/max_inotify_watches` limits this process alone, so
  * the machine-wide `fs.inotify.max_user_watches`, shared with every other watcher of the same
- * user, is never lowered (linux-watching.md §2.7: never lower the global sysctl on a shared box).
+ * user, is never lowered (docs/linux-watching.md#limits: never lower the global sysctl).
  *
  * Prints one JSON line: the facts the parent asserts on, or {skip: reason}.
  */

@@ -148,7 +148,8 @@ export class Harness {
   readonly c = new Collector();
   readonly watcher: Watcher;
   /**
-   * @parcel/watcher drops a create+delete pair that lands in one batch (T17), so with it the
+   * @parcel/watcher drops a create+delete pair landing in one batch (docs/linux-watching.md#t17),
+   * so with it the
    * cookie may only be deleted once seen. inotify reports both, so the test unlinks at once.
    */
   private readonly unlinkAfterSeen: boolean;

@@ -119,7 +119,12 @@ for (const [kind, shim] of shims) {
 
     test('a daemon that cannot start costs a full scan, never a wrong answer or an error', async () => {
       const wt = makeRepo({ shim });
-      const env = { ...GIT_ENV, GIT_FSMOND_LAUNCHER: '/bin/false' };
+      // The launcher never starts a daemon: a short spawn wait instead of the shim's idle 2 s.
+      const env = {
+        ...GIT_ENV,
+        GIT_FSMOND_LAUNCHER: '/bin/false',
+        GIT_FSMOND_HOOK_TIMEOUT_MS: '300',
+      };
       fs.appendFileSync(path.join(wt, 'README.md'), 'edit\n');
       fs.writeFileSync(path.join(wt, 'untracked'), 'u\n');
       const r = await gitStatusAsync(wt, env);

@@ -165,7 +165,8 @@ for (const shim of shims()) {
         assertClean(r);
         assert.equal(r.text, `builtin:fix.${pid}:1\0p\0`);
         assert.equal(requests(launcher).length, 1);
-        // Nothing landed at a truncated path next to the git dir or in the worktree (T12).
+        // Nothing landed at a truncated path next to the git dir or in the worktree
+        // (docs/linux-watching.md#t12).
         assert.deepEqual(
           fs.readdirSync(repo.root).filter((f) => f !== '.git'),
           [],

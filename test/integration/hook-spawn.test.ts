@@ -31,7 +31,7 @@ import { HookScratch } from '../helpers/hook-scratch.js';
 const T = { timeout: 120_000 };
 /** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
 const SLOW_OK = { GIT_FSMOND_HOOK_TIMEOUT_MS: '20000' };
-/** Set in the shim's environment; the daemon must not get it (trap T1). */
+/** Set in the shim's environment; the daemon must not get it (docs/linux-watching.md, trap T1). */
 const CA = process.env.NODE_EXTRA_CA_CERTS || '/etc/ssl/certs/ca-certificates.crt';
 
 function assertAnswerFrom(r: ShimResult, pid: number, body: string): void {

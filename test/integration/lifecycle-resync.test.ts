@@ -1,5 +1,5 @@
 /**
- * What must NOT stop the daemon (git 2.55's Linux daemon exits on each: bugs C and D): an
+ * What must NOT stop the daemon (git 2.55's exits on each: docs/protocol.md, bugs C and D): an
  * inotify queue overflow, a directory moved out of the worktree, a burst of 100k changes from
  * a checkout. The same daemon keeps serving, answers `/` where it lost track, and is exact again.
  */

@@ -1,5 +1,5 @@
 /**
- * Differential check in the spirit of the fuzzer that found git 2.55's bugs A and B: random
+ * Differential check in the spirit of the fuzzer that found bugs A and B (docs/protocol.md): random
  * bursts of directory renames, moves in and out, deletions and file edits with no sync in
  * between, then two questions answered against the real filesystem:
  *   1. is every path that changed reported (a vanished path may be covered by an ancestor)?

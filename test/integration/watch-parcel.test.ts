@@ -1,7 +1,7 @@
 /**
  * The @parcel/watcher adapter, exercised on Linux through parcel's own inotify backend.
- * Simple cases only: on Linux that backend loses events in known ways (linux-watching.md
- * T3-T7), which is why our own inotify backend is the Linux default; the adapter is meant
+ * Simple cases only: on Linux that backend loses events in known ways (docs/linux-watching.md,
+ * traps T3-T7), which is why our own inotify backend is the Linux default; the adapter is meant
  * for macOS (fs-events) and Windows.
  */
 import assert from 'node:assert/strict';
