@@ -23,21 +23,47 @@ export function runInNamespace(mode: NsMode): Promise<Record<string, unknown>> {
  * `guardMs`. Resolves with the last line it printed, parsed as JSON; {skip} when unshare itself
  * fails (no user namespaces here: not a bug of ours), {error} when the script gave no result.
  */
-export async function runUnshared(
+export function runUnshared(
   flags: string[],
   script: string,
   args: string[],
   guardMs: number,
 ): Promise<Record<string, unknown>> {
-  const p = spawn('unshare', [...flags, process.execPath, script, ...args, '--in-user-namespace'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return runWrapped(['unshare', ...flags], script, [...args, '--in-user-namespace'], guardMs);
+}
+
+/** The uid and gid of `nobody`: permission checks apply to it, unlike to root. */
+export const UNPRIVILEGED_ID = 65534;
+
+/**
+ * Runs `node script ...args --unprivileged` as a uid that permission checks apply to (root
+ * bypasses them): through setpriv when we are root, directly otherwise.
+ */
+export function runUnprivileged(
+  script: string,
+  args: string[],
+  guardMs: number,
+): Promise<Record<string, unknown>> {
+  const id = UNPRIVILEGED_ID;
+  const wrap =
+    process.getuid?.() === 0 ? ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups'] : [];
+  return runWrapped(wrap, script, [...args, '--unprivileged'], guardMs);
+}
+
+async function runWrapped(
+  wrap: string[],
+  script: string,
+  args: string[],
+  guardMs: number,
+): Promise<Record<string, unknown>> {
+  const argv = [...wrap, process.execPath, script, ...args];
+  const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = setTimeout(() => p.kill('SIGKILL'), guardMs);
   let res: ChildOutput;
   try {
     res = await outputOf(p);
   } catch (e) {
-    return { skip: `cannot run unshare: ${(e as Error).message}` };
+    return { skip: `cannot run ${argv[0]}: ${(e as Error).message}` };
   } finally {
     clearTimeout(guard);
   }
@@ -48,6 +74,7 @@ export async function runUnshared(
   } catch {
     const why = `exit ${code}: ${err.trim() || out.trim()}`;
     if (/^unshare:/m.test(err)) return { skip: `user namespaces unavailable (${why})` };
+    if (/^setpriv:/m.test(err)) return { skip: `cannot drop privileges (${why})` };
     return { error: `child produced no result (${why})` };
   }
 }
