@@ -188,12 +188,16 @@ function scanProc(): InotifyUsage | null {
 
 /** The exact text operators grep for, plus the limits in force. Stable across retries. */
 export function watchLimitMessage(): string {
-  const global = readSysctl(MAX_WATCHES);
-  let msg = `inotify watch limit reached; increase fs.inotify.max_user_watches (currently ${global ?? 'unknown'})`;
+  return limitMessage('watch', 'max_user_watches', MAX_WATCHES, NS_MAX_WATCHES);
+}
+
+function limitMessage(what: string, sysctl: string, globalPath: string, nsPath: string): string {
+  const global = readSysctl(globalPath);
+  let msg = `inotify ${what} limit reached; increase fs.inotify.${sysctl} (currently ${global ?? 'unknown'})`;
   // Inside a user namespace a lower per-namespace limit may be the one that bit.
-  const ns = readSysctl(NS_MAX_WATCHES);
+  const ns = readSysctl(nsPath);
   if (ns !== null && global !== null && Number(ns) < Number(global)) {
-    msg += `; this user namespace allows ${ns} (user.max_inotify_watches)`;
+    msg += `; this user namespace allows ${ns} (user.${nsPath.split('/').pop()})`;
   }
   return msg;
 }
@@ -207,8 +211,7 @@ export function watchLimitDetail(held: number): string {
 }
 
 export function instanceLimitMessage(): string {
-  const v = readSysctl(MAX_INSTANCES);
-  return `inotify instance limit reached; increase fs.inotify.max_user_instances (currently ${v ?? 'unknown'})`;
+  return limitMessage('instance', 'max_user_instances', MAX_INSTANCES, NS_MAX_INSTANCES);
 }
 
 export function instanceLimitDetail(errno: string): string {
