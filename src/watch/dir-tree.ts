@@ -184,6 +184,20 @@ export class DirTree {
     return out;
   }
 
+  /** Nodes at or below `top` that hold opaque subdirectories. */
+  opaqueHoldersUnder(top: DirNode): DirNode[] {
+    const out: DirNode[] = [];
+    for (const holder of this.opaqueHolders) {
+      for (let n: DirNode | null = holder; n; n = n.parent) {
+        if (n === top) {
+          out.push(holder);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   private unlink(node: DirNode): void {
     if (node.parent) {
       const siblings = node.parent.children;

@@ -89,9 +89,11 @@ export class EventApplier {
       // touch/chmod of the directory itself: its own path, and nothing for the root.
       const p = tree.pathOf(node);
       if (p) batch.paths.push(p);
-      // Its search (x) permission may have come back: subdirectories we could not reach
-      // through it may be watchable now.
-      if (mask & IN_ATTRIB && node.opaque && p !== null) this.retryOpaque(gen, node, p, batch);
+      // Its search (x) permission may have come back: directories below it that we could
+      // not reach through it may be watchable now.
+      if (mask & IN_ATTRIB && p !== null) {
+        for (const holder of tree.opaqueHoldersUnder(node)) this.retryOpaque(gen, holder, batch);
+      }
       return;
     }
     this.onNamed(gen, node, ev.name, mask, batch);
@@ -163,7 +165,9 @@ export class EventApplier {
     if (node) scanSync(gen.host, node, rel, out);
   }
 
-  private retryOpaque(gen: Generation, dir: DirNode, dirRel: string, batch: WatchBatch): void {
+  private retryOpaque(gen: Generation, dir: DirNode, batch: WatchBatch): void {
+    const dirRel = gen.tree.pathOf(dir);
+    if (dirRel === null) return;
     for (const name of [...(dir.opaque ?? [])]) {
       const rel = joinRel(dirRel, name);
       batch.paths.push(rel);

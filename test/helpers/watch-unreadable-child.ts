@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       'noexec/child/c',
       'mover/x',
       'ok/inner/z',
+      'deepx/b/f',
     ]);
     chmodSync(join(wt.root, 'ok/inner'), 0o000);
     chmodSync(join(wt.root, 'locked'), 0o000);
@@ -63,6 +64,13 @@ async function main(): Promise<void> {
     await step('edit inside unlocked', () => writeFileSync(h.p('locked/sub/new'), 'n'));
     await step('search permission back', () => chmodSync(h.p('noexec'), 0o755));
     await step('edit below it', () => appendFileSync(h.p('noexec/child/c'), '+'));
+    // Both before the watcher reads the event (same tick): deepx/b/new cannot be reached.
+    await step('search permission gone above', () => {
+      mkdirSync(h.p('deepx/b/new'));
+      chmodSync(h.p('deepx'), 0o644);
+    });
+    await step('and back', () => chmodSync(h.p('deepx'), 0o755));
+    await step('edit below that', () => writeFileSync(h.p('deepx/b/new/g'), 'g'));
     await step('mkdir -m 000', () => mkdirSync(h.p('fresh'), { mode: 0o000 }));
     // Into another directory it would need write permission on itself (for its `..`).
     await step('rename it', () => renameSync(h.p('fresh'), h.p('fresh2')));
@@ -83,7 +91,17 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    const left = ['locked', 'xonly', 'noexec', 'fresh', 'fresh2', 'ok/inner', 'ok2/inner', 'mover'];
+    const left = [
+      'locked',
+      'xonly',
+      'noexec',
+      'fresh',
+      'fresh2',
+      'ok/inner',
+      'ok2/inner',
+      'mover',
+      'deepx',
+    ];
     for (const d of [...left.map((d) => join(wt.root, d)), join(wt.outside, 'xonly')]) {
       try {
         chmodSync(d, 0o755);

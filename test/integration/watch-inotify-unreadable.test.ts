@@ -50,6 +50,11 @@ test('unreadable directories: opaque, reported, watched again once readable', as
   assert.deepEqual(paths('search permission back'), ['noexec', 'noexec/child', 'noexec/child/c']);
   assert.ok(!unw('search permission back').includes('noexec/child'));
   assert.deepEqual(paths('edit below it'), ['noexec/child/c']);
+  assert.deepEqual(paths('search permission gone above'), ['deepx', 'deepx/b/new']);
+  assert.ok(unw('search permission gone above').includes('deepx/b/new'));
+  assert.ok(paths('and back').includes('deepx/b/new'));
+  assert.ok(!unw('and back').includes('deepx/b/new'), 'retried below the directory itself');
+  assert.deepEqual(paths('edit below that'), ['deepx/b/new/g']);
   assert.deepEqual(paths('mkdir -m 000'), ['fresh']);
   assert.ok(unw('mkdir -m 000').includes('fresh'));
   assert.deepEqual(paths('rename it'), ['fresh', 'fresh2']);
