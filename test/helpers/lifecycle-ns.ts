@@ -4,8 +4,10 @@
  * (`/proc/sys/user/max_inotify_watches`) lowered, without touching anything machine-wide.
  * Resolves with the child's one JSON line, or {skip} when namespaces are unavailable.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ChildOutput, outputOf } from './child-output.js';
 
@@ -77,4 +79,18 @@ async function runWrapped(
     if (/^setpriv:/m.test(err)) return { skip: `cannot drop privileges (${why})` };
     return { error: `child produced no result (${why})` };
   }
+}
+
+/** A child's result for the test to assert on; null once the test is marked skipped. */
+export async function childResult(
+  t: TestContext,
+  run: Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown> | null> {
+  const res = await run;
+  if ('skip' in res) {
+    t.skip(String(res.skip));
+    return null;
+  }
+  assert.equal(res.error, undefined, String(res.error));
+  return res;
 }

@@ -8,14 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  daemonStatus,
-  makeRepo,
-  startDaemon,
-  statusOracle,
-  statusWithMonitor,
-  stopDaemon,
-} from './git.js';
+import * as git from './git.js';
 
 interface Round {
   name: string;
@@ -40,7 +33,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ skip: 'must run as a uid that permission checks apply to' }));
     return;
   }
-  const wt = makeRepo({ files: FILES, untrackedCache: true });
+  const wt = git.makeRepo({ files: FILES, untrackedCache: true });
   const p = (rel: string) => path.join(wt, rel);
   const locked = ['locked', 'ignored', 'fresh'];
   fs.mkdirSync(p('locked'));
@@ -51,15 +44,15 @@ async function main(): Promise<void> {
   fs.chmodSync(p('ignored'), 0o000);
   fs.chmodSync(p('xonly'), 0o111);
   try {
-    await startDaemon(wt);
-    statusWithMonitor(wt); // the first answer is `/`: git has no token yet
+    await git.startDaemon(wt);
+    git.statusWithMonitor(wt); // the first answer is `/`: git has no token yet
     const rounds: Round[] = [];
     const round = async (name: string, act: () => void) => {
-      const before = (await daemonStatus(wt))!;
+      const before = (await git.daemonStatus(wt))!;
       act();
-      const monitor = statusWithMonitor(wt);
-      const oracle = statusOracle(wt);
-      const after = (await daemonStatus(wt))!;
+      const monitor = git.statusWithMonitor(wt);
+      const oracle = git.statusOracle(wt);
+      const after = (await git.daemonStatus(wt))!;
       const r: Round = {
         name,
         same: monitor === oracle,
@@ -94,8 +87,8 @@ async function main(): Promise<void> {
     await round('mkdir -m 000', () => fs.mkdirSync(p('fresh'), { mode: 0o000 }));
     await round('make 0111 readable', () => fs.chmodSync(p('xonly'), 0o755));
     await round('delete in it', () => fs.unlinkSync(p('xonly/t1')));
-    const st = (await daemonStatus(wt))!;
-    await stopDaemon(wt);
+    const st = (await git.daemonStatus(wt))!;
+    await git.stopDaemon(wt);
     console.log(
       JSON.stringify({
         rounds,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runUnprivileged } from '../helpers/lifecycle-ns.js';
+import { childResult, runUnprivileged } from '../helpers/lifecycle-ns.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), '../helpers/unreadable-git-child.js');
 
@@ -21,12 +21,8 @@ interface Round {
 }
 
 test('git status with unreadable directories equals the oracle, incrementally', async (t) => {
-  const res = await runUnprivileged(CHILD, [], 120_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await childResult(t, runUnprivileged(CHILD, [], 120_000));
+  if (!res) return;
   const rounds = res.rounds as Round[];
   assert.equal(rounds.length, 22);
   for (const r of rounds) {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, afterEach, test } from 'node:test';
+import { after, afterEach, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runUnshared } from '../helpers/lifecycle-ns.js';
+import { childResult, runUnshared } from '../helpers/lifecycle-ns.js';
 import { plant } from '../helpers/watch-fs.js';
 import { Harness, makeWorktree, type Worktree, withGuard } from '../helpers/watch-harness.js';
 
@@ -77,14 +77,21 @@ const LIMITS_CHILD = join(
   dirname(fileURLToPath(import.meta.url)),
   '../helpers/watch-enospc-child.js',
 );
+/** One run of each scenario, shared by the tests asserting on it. */
+const runs = new Map<string, Promise<Record<string, unknown>>>();
+
+function limitsChild(t: TestContext, mode: 'watches' | 'instances') {
+  let run = runs.get(mode);
+  if (!run) {
+    run = runUnshared(['-U', '-r'], LIMITS_CHILD, [mode], 60_000);
+    runs.set(mode, run);
+  }
+  return childResult(t, run);
+}
 
 test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it fits', async (t) => {
-  const res = await runUnshared(['-U', '-r'], LIMITS_CHILD, ['watches'], 60_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await limitsChild(t, 'watches');
+  if (!res) return;
   const expectText = 'inotify watch limit reached; increase fs.inotify.max_user_watches';
   assert.ok(String(res.startReason).includes(expectText), String(res.startReason));
   assert.ok(String(res.runtimeReason).includes(expectText), String(res.runtimeReason));
@@ -99,12 +106,8 @@ test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it 
 });
 
 test('watch table full: blockedReason() names the limit and the counts until it fits', async (t) => {
-  const res = await runUnshared(['-U', '-r'], LIMITS_CHILD, ['watches'], 60_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await limitsChild(t, 'watches');
+  if (!res) return;
   const expectText = 'inotify watch limit reached; increase fs.inotify.max_user_watches';
   for (const key of ['blockedAtStart', 'blockedAtRuntime']) {
     const b = String(res[key]);
@@ -120,12 +123,8 @@ test('watch table full: blockedReason() names the limit and the counts until it 
 });
 
 test('no inotify instance left (EMFILE) -> blocked, retried, watching once one is free', async (t) => {
-  const res = await runUnshared(['-U', '-r'], LIMITS_CHILD, ['instances'], 60_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await limitsChild(t, 'instances');
+  if (!res) return;
   const low = res.whileLow as {
     blocked: string | null;
     stats: Record<string, unknown>;

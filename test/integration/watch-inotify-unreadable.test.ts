@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runUnprivileged } from '../helpers/lifecycle-ns.js';
+import { childResult, runUnprivileged } from '../helpers/lifecycle-ns.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), '../helpers/watch-unreadable-child.js');
 
@@ -18,12 +18,8 @@ interface Step {
 }
 
 test('unreadable directories: opaque, reported, watched again once readable', async (t) => {
-  const res = await runUnprivileged(CHILD, [], 60_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await childResult(t, runUnprivileged(CHILD, [], 60_000));
+  if (!res) return;
   const steps = res.steps as Record<string, Step>;
   const at = res.atStart as { unwatchable: string[]; stats: Record<string, unknown> };
   // No sync lost, no rescan: the rest of the tree is watched as usual.
