@@ -46,7 +46,8 @@ export const UNWATCHABLE_SAMPLE = 5;
 
 /**
  * inotify's per-user tables. The limits count every process of the user, so the user totals
- * (read from /proc, null when it cannot be read) are what is compared with them.
+ * are what is compared with them: read from /proc while blocked, null otherwise (or when /proc
+ * cannot be read).
  */
 export interface InotifyLimits {
   /** Watches this watcher holds now (directories, git dir, cookie dir). */
