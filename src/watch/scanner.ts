@@ -175,7 +175,7 @@ function visit(
   out: string[] | null,
   push: (child: DirNode, childRel: string) => void,
 ): void {
-  const listed = node.children ? new Set<string>() : null;
+  const listed = node.children || node.opaque ? new Set<string>() : null;
   for (const e of entries) {
     const name = e.name;
     if (name === DOT_GIT) continue;
@@ -187,13 +187,17 @@ function visit(
     const child = host.watchChild(node, rel, name, out);
     if (child) push(child, childRel);
   }
-  if (!node.children || !listed) return;
+  if (!listed) return;
   // Known subdirectories that are not listed any more were moved or deleted after their last
   // event we processed. Detach (not drop): if one turns up elsewhere, its queued event finds
   // the same wd and re-attaches it with no gap in watching.
   const now = Date.now();
-  for (const [name, child] of [...node.children]) {
+  for (const [name, child] of [...(node.children ?? [])]) {
     if (!listed.has(name)) host.tree.detach(child, now);
+  }
+  // Opaque ones gone while this node was detached (their events only noted the name).
+  for (const name of [...(node.opaque ?? [])]) {
+    if (!listed.has(name)) host.tree.clearOpaque(node, name);
   }
 }
 

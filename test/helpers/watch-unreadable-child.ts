@@ -76,6 +76,13 @@ async function main(): Promise<void> {
     await step('rename it', () => renameSync(h.p('fresh'), h.p('fresh2')));
     await step('rmdir it', () => rmdirSync(h.p('fresh2')));
     await step('rename a parent of one', () => renameSync(h.p('ok'), h.p('ok2')));
+    await step('mkdir -m 000 below it', () => mkdirSync(h.p('ok2/gone'), { mode: 0o000 }));
+    // Its removal is seen while ok2 is detached (out of the worktree, location unknown).
+    await step('removed while its parent was away', () => {
+      renameSync(h.p('ok2'), join(wt.outside, 'ok2'));
+      rmdirSync(join(wt.outside, 'ok2/gone'));
+      renameSync(join(wt.outside, 'ok2'), h.p('ok3'));
+    });
     await step('lock a watched dir', () => chmodSync(h.p('mover'), 0o000));
     await step('move x-only out', () => renameSync(h.p('xonly'), join(wt.outside, 'xonly')));
     const stats = h.watcher.stats();
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
       'fresh2',
       'ok/inner',
       'ok2/inner',
+      'ok3/inner',
       'mover',
       'deepx',
     ];

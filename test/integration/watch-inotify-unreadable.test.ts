@@ -59,10 +59,13 @@ test('unreadable directories: opaque, reported, watched again once readable', as
   assert.ok(!unw('rmdir it').includes('fresh2'), 'a vanished directory leaves the set');
   assert.ok(paths('rename a parent of one').includes('ok2/inner'));
   assert.deepEqual(unw('rename a parent of one'), ['ok2/inner', 'xonly']);
+  assert.deepEqual(unw('mkdir -m 000 below it'), ['ok2/gone', 'ok2/inner', 'xonly']);
+  assert.deepEqual(unw('removed while its parent was away'), ['ok3/inner', 'xonly']);
+  assert.ok(paths('removed while its parent was away').includes('ok3/gone'));
   // Still watched through the watch it already had: nothing is lost.
   assert.deepEqual(paths('lock a watched dir'), ['mover']);
   assert.deepEqual(paths('move x-only out'), ['xonly']);
-  assert.deepEqual(unw('move x-only out'), ['ok2/inner']);
+  assert.deepEqual(unw('move x-only out'), ['ok3/inner']);
   const stats = res.stats as Record<string, unknown>;
   assert.equal(stats.rescans, 0);
   assert.equal(stats.unwatchableDirs, 1);
