@@ -207,7 +207,7 @@ export function watchLimitDetail(held: number): string {
   const { maxWatches } = inotifyLimits();
   const u = userInotifyUsage(0);
   const user = u ? `${u.watches} held by this user in all` : 'the user total is unknown';
-  return `${watchLimitMessage()}: ${held} watches needed so far by this watcher, ${user}, limit ${maxWatches ?? 'unknown'}`;
+  return `${watchLimitMessage()}: ${held} watches held by this watcher, ${user}, limit ${maxWatches ?? 'unknown'}`;
 }
 
 export function instanceLimitMessage(): string {

@@ -112,7 +112,7 @@ test('watch table full: blockedReason() names the limit and the counts until it 
   for (const key of ['blockedAtStart', 'blockedAtRuntime']) {
     const b = String(res[key]);
     assert.ok(b.includes(expectText), `${key}: ${b}`);
-    assert.match(b, /: \d+ watches needed so far by this watcher, .+, limit \d+$/, b);
+    assert.match(b, /: \d+ watches held by this watcher, .+, limit \d+$/, b);
   }
   assert.match(String(res.blockedAtStart), /limit 3\b/);
   assert.equal(res.blockedOnceReady, null);
