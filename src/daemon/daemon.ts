@@ -204,14 +204,17 @@ export class Daemon {
     const t0 = performance.now();
     this.stats.queries++;
     let answer: Answer;
+    const blocked = this.watcher?.blockedReason() ?? null;
     if (this.exiting) {
       answer = this.journal.trivialAnswer('shutting down');
+    } else if (blocked !== null) {
+      answer = this.journal.trivialAnswer(`cannot watch everything: ${blocked}`);
     } else if (!(await this.waitReady())) {
       answer = this.journal.trivialAnswer('not watching yet');
     } else if (!(await this.cookies.sync())) {
       answer = this.journal.trivialAnswer('cookie not seen in time');
     } else {
-      answer = this.journal.answer(request);
+      answer = withUnwatchable(this.journal.answer(request), this.watcher?.unwatchable() ?? []);
     }
     this.stats.lastAnswerMs = performance.now() - t0;
     if (answer.trivial) {
@@ -260,8 +263,29 @@ export class Daemon {
       lastTrivialReason: this.stats.lastTrivialReason || null,
       rssBytes: process.memoryUsage.rss(),
       lastError: w?.lastError ?? (this.stats.lastError || null),
+      blocked: w?.blocked ?? null,
+      unwatchableDirectories: w?.unwatchableDirs ?? 0,
+      unwatchableSample: w?.unwatchableSample ?? [],
+      inotifyLimits: w?.limits ?? null,
     };
   }
+}
+
+// ---- watcher integration: blocked and unwatchable -------------------------------------------
+
+/**
+ * Every unwatchable directory goes into every incremental answer: nothing beneath it is
+ * watched, so only git re-examining it (its entries and its untracked cache) keeps the answer
+ * complete. Added after the journal so its cached answers stay reusable.
+ */
+function withUnwatchable(answer: Answer, dirs: readonly string[]): Answer {
+  if (answer.trivial || dirs.length === 0) return answer;
+  const extra = Buffer.from(`${dirs.join('\0')}\0`, 'latin1');
+  return {
+    ...answer,
+    payload: Buffer.concat([answer.payload, extra]),
+    pathCount: answer.pathCount + dirs.length,
+  };
 }
 
 function lstatIdentity(p: string): Identity | null {

@@ -15,6 +15,8 @@ export class DirNode {
   parent: DirNode | null;
   /** Subdirectories; null until the first one is added (most directories are leaves). */
   children: Map<string, DirNode> | null = null;
+  /** Subdirectories that exist but may not be watched or listed (see DirTree.markOpaque). */
+  opaque: Set<string> | null = null;
   readonly wd: number;
 
   constructor(name: string, parent: DirNode | null, wd: number) {
@@ -47,6 +49,8 @@ export class DirTree {
   readonly detached = new Map<DirNode, number>();
   /** Entry names seen by nodes while they were detached, reported when re-attached. */
   private readonly pending = new Map<DirNode, Pending>();
+  /** Nodes with a non-empty `opaque` set. */
+  private readonly opaqueHolders = new Set<DirNode>();
 
   constructor(rootWd: number) {
     this.root = new DirNode('', null, rootWd);
@@ -116,6 +120,7 @@ export class DirTree {
       if (this.byWd.get(n.wd) === n) this.byWd.delete(n.wd);
       this.pending.delete(n);
       this.detached.delete(n);
+      this.opaqueHolders.delete(n);
       onWd(n.wd);
       if (n.children) for (const c of n.children.values()) stack.push(c);
     }
@@ -144,6 +149,53 @@ export class DirTree {
     const p = this.pending.get(node);
     if (p) this.pending.delete(node);
     return p;
+  }
+
+  /**
+   * parent/name is a directory we may not read: it has no node and no watch, and what is
+   * beneath it is unknown. Kept on the parent by name, so its path follows the parent's moves
+   * and it goes with the parent's subtree.
+   */
+  markOpaque(parent: DirNode, name: string): void {
+    if (!parent.opaque) parent.opaque = new Set();
+    parent.opaque.add(name);
+    this.opaqueHolders.add(parent);
+  }
+
+  clearOpaque(parent: DirNode, name: string): void {
+    if (!parent.opaque?.delete(name)) return;
+    if (parent.opaque.size > 0) return;
+    parent.opaque = null;
+    this.opaqueHolders.delete(parent);
+  }
+
+  /**
+   * Paths of the opaque directories inside the worktree. Those below a detached node are left
+   * out: at a query every event before its cookie has been applied, so a node still detached
+   * then was moved out of the worktree, or into an opaque directory (reported itself).
+   */
+  opaquePaths(): string[] {
+    const out: string[] = [];
+    for (const holder of this.opaqueHolders) {
+      const rel = this.pathOf(holder);
+      if (rel === null || !holder.opaque) continue;
+      for (const name of holder.opaque) out.push(joinRel(rel, name));
+    }
+    return out;
+  }
+
+  /** Nodes at or below `top` that hold opaque subdirectories. */
+  opaqueHoldersUnder(top: DirNode): DirNode[] {
+    const out: DirNode[] = [];
+    for (const holder of this.opaqueHolders) {
+      for (let n: DirNode | null = holder; n; n = n.parent) {
+        if (n === top) {
+          out.push(holder);
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   private unlink(node: DirNode): void {

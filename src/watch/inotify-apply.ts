@@ -13,7 +13,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { type DirNode, joinRel } from './dir-tree.js';
-import { FatalError, isGone, SyncLostError } from './errors.js';
+import { FatalError, isDenied, isGone, SyncLostError } from './errors.js';
 import type { InotifyEvent } from './inotify-events.js';
 import type { Generation } from './inotify-generation.js';
 import {
@@ -32,6 +32,7 @@ import {
   IN_Q_OVERFLOW,
   IN_UNMOUNT,
   rmWatch,
+  watchLimitDetail,
   watchLimitMessage,
 } from './inotify-sys.js';
 import { type ScanHost, scanSync } from './scanner.js';
@@ -88,6 +89,11 @@ export class EventApplier {
       // touch/chmod of the directory itself: its own path, and nothing for the root.
       const p = tree.pathOf(node);
       if (p) batch.paths.push(p);
+      // Its search (x) permission may have come back: directories below it that we could
+      // not reach through it may be watchable now.
+      if (mask & IN_ATTRIB && p !== null) {
+        for (const holder of tree.opaqueHoldersUnder(node)) this.retryOpaque(gen, holder, batch);
+      }
       return;
     }
     this.onNamed(gen, node, ev.name, mask, batch);
@@ -129,6 +135,8 @@ export class EventApplier {
       // If the directory reappears inside the worktree, add_watch on its new path returns
       // this wd and re-attaches it; if not, it is dropped after detachHoldMs (moved out).
       if (known) tree.detach(known, Date.now());
+      // An opaque one moved within the worktree is found again by its IN_MOVED_TO.
+      tree.clearOpaque(dir, name);
       return;
     }
     if (mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE)) {
@@ -157,6 +165,16 @@ export class EventApplier {
     if (node) scanSync(gen.host, node, rel, out);
   }
 
+  private retryOpaque(gen: Generation, dir: DirNode, batch: WatchBatch): void {
+    const dirRel = gen.tree.pathOf(dir);
+    if (dirRel === null) return;
+    for (const name of [...(dir.opaque ?? [])]) {
+      const rel = joinRel(dirRel, name);
+      batch.paths.push(rel);
+      this.reconcile(gen, dir, dirRel, name, rel, batch.paths);
+    }
+  }
+
   private onCookieEvent(gen: Generation, ev: InotifyEvent, batch: WatchBatch): void {
     if (ev.name !== null) {
       batch.cookies.push(ev.name);
@@ -182,7 +200,24 @@ export class EventApplier {
           throw new SyncLostError(`too many changes in moved directory '${rel}'`, 'error');
         for (const n of p.names) out.push(joinRel(rel, n));
       },
+      unreadable: (node, rel, code) => this.makeOpaque(gen, node, rel, code),
     };
+  }
+
+  /**
+   * A watched directory we may not list after all (its mode changed between add_watch and
+   * the listing, or an LSM says no): its watch cannot tell us what is beneath it, so it
+   * becomes opaque like one we could not watch.
+   */
+  private makeOpaque(gen: Generation, node: DirNode, rel: string, code: string): void {
+    const parent = node.parent;
+    if (node === gen.tree.root || !parent) {
+      throw new SyncLostError(`cannot list the worktree root: ${code}`, 'limit');
+    }
+    this.log('info', `directory '${rel}' cannot be listed (${code}): reported in every answer`);
+    const name = node.name;
+    gen.tree.remove(node, (w) => gen.queueRm(w));
+    gen.tree.markOpaque(parent, name);
   }
 
   /** add_watch(parent/name) and give the result its place in the tree. */
@@ -198,12 +233,27 @@ export class EventApplier {
     const existing = parent.children?.get(name);
     const r = addWatch(gen.fd, this.abs(rel), DIR_MASK);
     if (typeof r === 'string') {
-      if (!isGone(r)) throw watchFailed(r, rel);
+      if (isDenied(r)) {
+        // git cannot list it either. Whatever node had this name may not be this directory
+        // any more (add_watch would have said), so it is detached like a moved one.
+        if (existing) tree.detach(existing, Date.now());
+        if (!parent.opaque?.has(name)) {
+          this.log('info', `directory '${rel}' cannot be watched (${r}): reported in every answer`);
+        }
+        tree.markOpaque(parent, name);
+        return null;
+      }
+      if (!isGone(r)) throw watchFailed(r, rel, gen.tree.size + 2);
       // Gone (or now a symlink): if it turns up elsewhere its event re-attaches the node.
       if (existing) tree.detach(existing, Date.now());
+      tree.clearOpaque(parent, name);
       return null;
     }
     gen.keep(r);
+    if (parent.opaque?.has(name)) {
+      this.log('info', `directory '${rel}' can be watched again`);
+      tree.clearOpaque(parent, name);
+    }
     if (r === gen.cookieWd || r === gen.gitDirWd) {
       // The git dir inside the worktree under another name: never report inside it.
       if (existing) tree.detach(existing, Date.now());
@@ -242,10 +292,18 @@ export class EventApplier {
   }
 }
 
-/** ENOSPC is the watch table; anything else on a directory that exists we cannot vouch for. */
-export function watchFailed(code: string, rel: string): SyncLostError {
-  if (code === 'ENOSPC') return new SyncLostError(watchLimitMessage(), 'limit');
-  return new SyncLostError(`cannot watch directory '${rel || '.'}': ${code}`, 'error');
+/**
+ * ENOSPC is the watch table; anything else on a directory that exists we cannot vouch for.
+ * `held`: watches this watcher holds so far, for the message.
+ */
+export function watchFailed(code: string, rel: string, held: number): SyncLostError {
+  if (code === 'ENOSPC') {
+    return new SyncLostError(watchLimitMessage(), 'limit', watchLimitDetail(held));
+  }
+  // Only the root and the git dir get here with EACCES: nothing can be watched without them,
+  // and retrying at once would only repeat the answer.
+  const kind = isDenied(code) ? 'limit' : 'error';
+  return new SyncLostError(`cannot watch directory '${rel || '.'}': ${code}`, kind);
 }
 
 function sameInode(a: string, b: string): boolean {

@@ -25,7 +25,6 @@ export class Generation {
   alive = true;
   /** An fs.read is pending in the threadpool: the fd must stay open until it returns. */
   reading = false;
-  readyAt = 0;
   /** Called by the read callback after it closed the fd of an abandoned generation. */
   afterRead: (() => void) | null = null;
   private fdOpen = true;

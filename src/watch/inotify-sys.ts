@@ -4,7 +4,7 @@
  * Paths go in as latin1 byte strings and are passed to libc as NUL-terminated Buffers, so
  * names that are not valid UTF-8 reach the kernel byte for byte.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { libc } from '../sys/libc.js';
 
 /** Event and flag bits from <sys/inotify.h>. */
@@ -111,19 +111,118 @@ function readSysctl(path: string): string | null {
   }
 }
 
-/** The exact text operators grep for, plus the limits in force. */
+function sysctlNumber(path: string): number | null {
+  const v = readSysctl(path);
+  return v === null || !/^\d+$/.test(v) ? null : Number(v);
+}
+
+const MAX_WATCHES = '/proc/sys/fs/inotify/max_user_watches';
+const MAX_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
+/** A user namespace may have a lower limit of its own; the lower one is the one that bites. */
+const NS_MAX_WATCHES = '/proc/sys/user/max_inotify_watches';
+const NS_MAX_INSTANCES = '/proc/sys/user/max_inotify_instances';
+
+function lower(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}
+
+/** The limits in force for this process, null where /proc does not say. */
+export function inotifyLimits(): { maxWatches: number | null; maxInstances: number | null } {
+  return {
+    maxWatches: lower(sysctlNumber(MAX_WATCHES), sysctlNumber(NS_MAX_WATCHES)),
+    maxInstances: lower(sysctlNumber(MAX_INSTANCES), sysctlNumber(NS_MAX_INSTANCES)),
+  };
+}
+
+export interface InotifyUsage {
+  /** inotify instances and watches held by processes of our effective uid, as /proc shows. */
+  instances: number;
+  watches: number;
+}
+
+const USAGE_CACHE_MS = 2_000;
+let usageCache: { at: number; usage: InotifyUsage | null } | null = null;
+
+/**
+ * What counts against the per-user limits: every process of this user, not just us (a
+ * second daemon or an editor's watcher of the same user shares the table). Walks /proc, so
+ * it is cached briefly; null when /proc cannot be read at all.
+ */
+export function userInotifyUsage(maxAgeMs = USAGE_CACHE_MS): InotifyUsage | null {
+  const now = Date.now();
+  if (usageCache && now - usageCache.at < maxAgeMs) return usageCache.usage;
+  usageCache = { at: now, usage: scanProc() };
+  return usageCache.usage;
+}
+
+function scanProc(): InotifyUsage | null {
+  const uid = process.geteuid?.() ?? -1;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return null;
+  }
+  const usage = { instances: 0, watches: 0 };
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      if (statSync(`/proc/${pid}`).uid !== uid) continue;
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
+        usage.instances++;
+        const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+        usage.watches += info.split('\ninotify wd:').length - 1;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return usage;
+}
+
+/** The exact text operators grep for, plus the limits in force. Stable across retries. */
 export function watchLimitMessage(): string {
-  const global = readSysctl('/proc/sys/fs/inotify/max_user_watches');
-  let msg = `inotify watch limit reached; increase fs.inotify.max_user_watches (currently ${global ?? 'unknown'})`;
+  return limitMessage('watch', 'max_user_watches', MAX_WATCHES, NS_MAX_WATCHES);
+}
+
+function limitMessage(what: string, sysctl: string, globalPath: string, nsPath: string): string {
+  const global = readSysctl(globalPath);
+  let msg = `inotify ${what} limit reached; increase fs.inotify.${sysctl} (currently ${global ?? 'unknown'})`;
   // Inside a user namespace a lower per-namespace limit may be the one that bit.
-  const ns = readSysctl('/proc/sys/user/max_inotify_watches');
+  const ns = readSysctl(nsPath);
   if (ns !== null && global !== null && Number(ns) < Number(global)) {
-    msg += `; this user namespace allows ${ns} (user.max_inotify_watches)`;
+    msg += `; this user namespace allows ${ns} (user.${nsPath.split('/').pop()})`;
   }
   return msg;
 }
 
+/** With the counts: how many we hold, how many the user holds, against which limit. */
+export function watchLimitDetail(held: number): string {
+  const { maxWatches } = inotifyLimits();
+  const u = userInotifyUsage(0);
+  const user = u ? `${u.watches} held by this user in all` : 'the user total is unknown';
+  return `${watchLimitMessage()}: ${held} watches held by this watcher, ${user}, limit ${maxWatches ?? 'unknown'}`;
+}
+
 export function instanceLimitMessage(): string {
-  const v = readSysctl('/proc/sys/fs/inotify/max_user_instances');
-  return `inotify instance limit reached; increase fs.inotify.max_user_instances (currently ${v ?? 'unknown'})`;
+  return limitMessage('instance', 'max_user_instances', MAX_INSTANCES, NS_MAX_INSTANCES);
+}
+
+export function instanceLimitDetail(errno: string): string {
+  const { maxInstances } = inotifyLimits();
+  const u = userInotifyUsage(0);
+  const user = u ? `${u.instances} instances held by this user` : 'the user total is unknown';
+  let msg = `${instanceLimitMessage()}: ${user}, limit ${maxInstances ?? 'unknown'} (${errno})`;
+  // EMFILE is also this process's own descriptor limit; below the instance limit, that is it.
+  if (errno === 'EMFILE' && u && maxInstances !== null && u.instances < maxInstances) {
+    msg += '; or this process is out of file descriptors (ulimit -n)';
+  }
+  return msg;
 }

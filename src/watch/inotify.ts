@@ -6,9 +6,11 @@
  * inotify delivers one instance's events in FIFO order, so once a query's cookie is read,
  * every change made before it has been read too.
  *
- * Lost sync (queue overflow, watch table full, a directory we cannot read) throws the whole
- * generation away and builds a new one: a fresh fd means a fresh queue, so the IN_IGNORED
- * events of thousands of dropped watches cannot overflow it again.
+ * Lost sync (queue overflow, watch table full) throws the whole generation away and builds a
+ * new one: a fresh fd means a fresh queue, so the IN_IGNORED events of thousands of dropped
+ * watches cannot overflow it again. A directory we may not read is not a loss: it is opaque
+ * (unwatchable()) and the rest stays watched. Retries, announcements and the blocked state
+ * are the shared Lifecycle's.
  */
 import { closeSync, read } from 'node:fs';
 import { FatalError, isGone, SyncLostError } from './errors.js';
@@ -22,19 +24,20 @@ import {
   IN_DELETE_SELF,
   IN_MASK_ADD,
   inotifyInit,
+  inotifyLimits,
+  instanceLimitDetail,
   instanceLimitMessage,
   ROOT_MASK,
   rmWatch,
+  userInotifyUsage,
+  watchLimitDetail,
   watchLimitMessage,
 } from './inotify-sys.js';
+import { Lifecycle, type RetryOptions } from './lifecycle.js';
 import { scanAsync } from './scanner.js';
-import { StartPromise } from './start-promise.js';
-import type { WatchBatch, Watcher, WatcherOptions, WatcherStats, WatchListener } from './types.js';
+import type { InotifyLimits, WatchBatch, Watcher, WatcherOptions, WatcherStats } from './types.js';
 
-export interface InotifyWatcherOptions extends WatcherOptions {
-  /** First delay before rescanning after a limit or scan failure; doubles up to the max. */
-  retryDelayMs?: number;
-  retryMaxDelayMs?: number;
+export interface InotifyWatcherOptions extends WatcherOptions, RetryOptions {
   /** readdirs in flight during a full scan. */
   scanConcurrency?: number;
   /**
@@ -44,10 +47,6 @@ export interface InotifyWatcherOptions extends WatcherOptions {
   detachHoldMs?: number;
 }
 
-/** A generation ready for this long resets the retry backoff. */
-const STABLE_MS = 10_000;
-/** First pause before rescanning after repeated overflows. */
-const OVERFLOW_PAUSE_MS = 250;
 /** Bound on waiting for a blocked read to notice shutdown. */
 const WAKE_GUARD_MS = 2_000;
 
@@ -55,30 +54,17 @@ export class InotifyWatcher implements Watcher {
   private readonly root: string;
   private readonly gitDir: string;
   private readonly cookieDir: string;
-  private readonly listener: WatchListener;
+  private readonly listener: WatcherOptions['listener'];
   private readonly logFn: WatcherOptions['log'];
-  private readonly retryDelayMs: number;
-  private readonly retryMaxDelayMs: number;
   private readonly concurrency: number;
   private readonly holdMs: number;
   private readonly applier: EventApplier;
+  private readonly life: Lifecycle;
 
   private gen: Generation | null = null;
-  private readonly started = new StartPromise();
-  private everReady = false;
-  /** Ready and not lost since: a loss must be announced. */
-  private synced = false;
-  /** While retrying, the same reason is announced once, not on every attempt. */
-  private lostReason: string | null = null;
-  private dead = false;
-  private closed = false;
   private closing: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
   private expireTimer: NodeJS.Timeout | null = null;
-  private failStreak = 0;
   private events = 0;
-  private rescans = 0;
-  private lastError: string | null = null;
 
   constructor(opts: InotifyWatcherOptions) {
     this.root = trimSlash(opts.root);
@@ -86,22 +72,22 @@ export class InotifyWatcher implements Watcher {
     this.cookieDir = trimSlash(opts.cookieDir);
     this.listener = opts.listener;
     this.logFn = opts.log;
-    this.retryDelayMs = opts.retryDelayMs ?? 5_000;
-    this.retryMaxDelayMs = opts.retryMaxDelayMs ?? 60_000;
+    this.life = new Lifecycle(
+      opts,
+      () => this.begin(),
+      (level, msg) => this.log(level, msg),
+    );
     this.concurrency = Math.max(1, opts.scanConcurrency ?? 12);
     this.holdMs = opts.detachHoldMs ?? 1_000;
     this.applier = new EventApplier(
       this.root,
       (level, msg) => this.log(level, msg),
-      (level, msg) => this.note(level, msg),
+      (level, msg) => this.life.note(level, msg),
     );
   }
 
   start(): Promise<void> {
-    return this.started.get(() => {
-      if (this.closed) this.started.settle(new Error('watcher closed'));
-      else this.begin();
-    });
+    return this.life.start();
   }
 
   rewatchCookieDir(): void {
@@ -111,46 +97,60 @@ export class InotifyWatcher implements Watcher {
     try {
       this.watchCookieDir(gen);
     } catch (err) {
-      this.note('warn', `cookie dir not watched: ${(err as Error).message}`);
+      this.life.note('warn', `cookie dir not watched: ${(err as Error).message}`);
     }
   }
 
+  /**
+   * Sound only together with the daemon reporting each of these in every answer: we know
+   * nothing beneath them, not even of changes to tracked files git can still lstat by name
+   * through a directory with x but no r. Naming the directory makes git re-examine all it
+   * has below it (entries and untracked cache), whatever happened there since any token.
+   */
   unwatchable(): readonly string[] {
-    return [];
+    const gen = this.gen;
+    return gen?.alive ? gen.tree.opaquePaths() : [];
   }
 
   blockedReason(): string | null {
-    return null;
+    return this.life.blockedReason();
   }
 
   stats(): WatcherStats {
-    return {
-      backend: 'inotify',
-      watchedDirs: this.gen?.tree.size ?? 0,
-      events: this.events,
-      rescans: this.rescans,
-      lastError: this.lastError,
-    };
+    const gen = this.gen?.alive ? this.gen : null;
+    const size = gen?.tree.size ?? 0;
+    return this.life.stats('inotify', size, this.events, this.unwatchable(), this.limits(gen));
   }
 
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closed = true;
-      this.clearTimers();
-      this.started.settle(new Error('watcher closed'));
+    if (this.life.close()) {
+      if (this.expireTimer) clearTimeout(this.expireTimer);
+      this.expireTimer = null;
       const gen = this.gen;
       this.gen = null;
       this.closing = gen ? this.release(gen) : Promise.resolve();
     }
-    return this.closing;
+    return this.closing ?? Promise.resolve();
+  }
+
+  private limits(gen: Generation | null): InotifyLimits {
+    const { maxWatches, maxInstances } = inotifyLimits();
+    // Walking /proc costs ~15 ms per 100 processes: only while it explains something.
+    const user = this.life.blockedReason() === null ? null : userInotifyUsage();
+    return {
+      watches: gen ? gen.tree.size + (gen.gitDirWd >= 0 ? 1 : 0) + (gen.cookieWd >= 0 ? 1 : 0) : 0,
+      userWatches: user?.watches ?? null,
+      maxWatches,
+      instances: gen ? 1 : 0,
+      userInstances: user?.instances ?? null,
+      maxInstances,
+    };
   }
 
   // ---- generations --------------------------------------------------------------------
 
   /** Open a generation and run its full scan; onReady when done. */
   private begin(): void {
-    this.retryTimer = null;
-    if (this.closed || this.dead) return;
     let gen: Generation;
     try {
       gen = this.open();
@@ -171,20 +171,20 @@ export class InotifyWatcher implements Watcher {
     const fd = inotifyInit();
     if (typeof fd === 'string') {
       throw fd === 'EMFILE' || fd === 'ENFILE' || fd === 'ENOMEM'
-        ? new SyncLostError(instanceLimitMessage(), 'limit')
+        ? new SyncLostError(instanceLimitMessage(), 'limit', instanceLimitDetail(fd))
         : new SyncLostError(`inotify_init1 failed: ${fd}`, 'error');
     }
     try {
       const rootWd = addWatch(fd, this.root, ROOT_MASK);
       if (typeof rootWd === 'string') {
         if (isGone(rootWd)) throw new FatalError(`worktree root not found: ${this.root}`);
-        throw watchFailed(rootWd, '.');
+        throw watchFailed(rootWd, '.', 0);
       }
       const gen = new Generation(fd, rootWd, (g) => this.applier.scanHost(g));
       const g = addWatch(fd, this.gitDir, GITDIR_MASK);
       if (typeof g === 'string') {
         if (isGone(g)) throw new FatalError(`git dir not found: ${this.gitDir}`);
-        throw watchFailed(g, this.gitDir);
+        throw watchFailed(g, this.gitDir, gen.tree.size);
       }
       gen.gitDirWd = g;
       this.watchCookieDir(gen);
@@ -201,68 +201,30 @@ export class InotifyWatcher implements Watcher {
       gen.cookieWd = r;
       return;
     }
-    if (r === 'ENOSPC') throw new SyncLostError(watchLimitMessage(), 'limit');
+    if (r === 'ENOSPC') {
+      throw new SyncLostError(watchLimitMessage(), 'limit', watchLimitDetail(gen.tree.size + 1));
+    }
     // Not fatal: queries will time out and answer trivially until rewatchCookieDir().
     gen.cookieWd = -1;
-    this.note('warn', `cookie dir not watched (${r}): ${this.cookieDir}`);
+    this.life.note('warn', `cookie dir not watched (${r}): ${this.cookieDir}`);
   }
 
   private ready(gen: Generation): void {
-    gen.readyAt = Date.now();
     this.log('info', `watching ${gen.tree.size} directories`);
+    const opaque = gen.tree.opaquePaths();
+    if (opaque.length > 0) {
+      this.log('warn', `${opaque.length} directories cannot be read, e.g. '${opaque[0]}'`);
+    }
     // Events queued during the scan are read now; those about things the scan already saw
     // are handled idempotently (add_watch returns the same wd, a rescan reports extra paths).
     this.readNext(gen);
-    this.everReady = true;
-    this.synced = true;
-    this.lostReason = null;
-    this.call(() => this.listener.onReady());
-    this.started.settle();
+    this.life.ready();
   }
 
-  /** Every failure ends here: fatal, or sync lost followed by a retry. */
+  /** Every failure ends here: the generation is dropped, then fatal or a retry. */
   private fail(gen: Generation | null, err: unknown): void {
     if (gen) this.release(gen);
-    if (this.closed || this.dead) return;
-    if (err instanceof FatalError) {
-      this.die(err.reason);
-      return;
-    }
-    const lost =
-      err instanceof SyncLostError
-        ? err
-        : new SyncLostError(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
-    this.rescans++;
-    this.note(lost.kind === 'overflow' ? 'warn' : 'error', `sync lost: ${lost.reason}`);
-    if (this.synced || lost.reason !== this.lostReason) {
-      this.call(() => this.listener.onSyncLost(lost.reason));
-    }
-    this.synced = false;
-    this.lostReason = lost.reason;
-    // The listener may have closed us from onSyncLost.
-    if (this.closed || this.dead) return;
-    if (gen && gen.readyAt > 0 && Date.now() - gen.readyAt >= STABLE_MS) this.failStreak = 0;
-    const n = this.failStreak++;
-    // An overflow comes from a burst, not a lasting condition: rescan at once, and pause at
-    // most a second when bursts repeat (every second blind is a full scan for git). Limits and
-    // unreadable directories back off to a minute so they never become a busy loop.
-    const delay =
-      lost.kind === 'overflow'
-        ? n === 0
-          ? 0
-          : Math.min(OVERFLOW_PAUSE_MS * 2 ** (n - 1), 1_000)
-        : Math.min(this.retryDelayMs * 2 ** n, this.retryMaxDelayMs);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.begin(), delay);
-  }
-
-  private die(reason: string): void {
-    this.dead = true;
-    this.clearTimers();
-    if (this.gen) this.release(this.gen);
-    this.note('error', `fatal: ${reason}`);
-    if (!this.everReady && this.started.pending) this.started.settle(new Error(reason));
-    else this.call(() => this.listener.onFatal(reason));
+    this.life.fail(err);
   }
 
   /** Stop a generation; the fd is closed once no read is pending on it. */
@@ -323,7 +285,7 @@ export class InotifyWatcher implements Watcher {
     }
     if (batch.paths.length > 0 || batch.cookies.length > 0) {
       try {
-        if (!this.closed) this.listener.onBatch(batch);
+        if (!this.life.isClosed) this.listener.onBatch(batch);
       } catch (err) {
         // The daemon may have dropped part of the batch: it cannot vouch for the stream now.
         failure ??= new SyncLostError(`onBatch failed: ${(err as Error)?.message ?? err}`, 'error');
@@ -347,28 +309,6 @@ export class InotifyWatcher implements Watcher {
   }
 
   // ---- helpers ------------------------------------------------------------------------
-
-  private clearTimers(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.expireTimer) clearTimeout(this.expireTimer);
-    this.retryTimer = null;
-    this.expireTimer = null;
-  }
-
-  /** Listener calls never throw into our loop and stop once closed. */
-  private call(fn: () => void): void {
-    if (this.closed) return;
-    try {
-      fn();
-    } catch (err) {
-      this.log('error', `listener threw: ${(err as Error)?.stack ?? err}`);
-    }
-  }
-
-  private note(level: 'warn' | 'error', msg: string): void {
-    this.lastError = msg;
-    this.log(level, msg);
-  }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
     this.logFn?.(level, `watch(inotify): ${msg}`);

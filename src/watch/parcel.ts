@@ -11,19 +11,18 @@
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { StartPromise } from './start-promise.js';
-import type { WatchBatch, Watcher, WatcherOptions, WatcherStats, WatchListener } from './types.js';
+import { errCode, FatalError, isDenied, SyncLostError } from './errors.js';
+import { Lifecycle, type RetryOptions } from './lifecycle.js';
+import type { WatchBatch, Watcher, WatcherOptions, WatcherStats } from './types.js';
 
 type Parcel = typeof import('@parcel/watcher');
 type Subscription = Awaited<ReturnType<Parcel['subscribe']>>;
 type ParcelEvent = Parameters<Parameters<Parcel['subscribe']>[1]>[1][number];
 export type ParcelBackend = 'fs-events' | 'windows' | 'inotify';
 
-export interface ParcelWatcherOptions extends WatcherOptions {
+export interface ParcelWatcherOptions extends WatcherOptions, RetryOptions {
   /** Defaults to the platform's native backend; 'inotify' only for tests on Linux. */
   parcelBackend?: ParcelBackend;
-  retryDelayMs?: number;
-  retryMaxDelayMs?: number;
 }
 
 /**
@@ -40,38 +39,35 @@ export function nativeParcelBackend(platform: NodeJS.Platform = process.platform
 }
 
 export class ParcelWatcher implements Watcher {
-  private readonly listener: WatchListener;
+  private readonly listener: WatcherOptions['listener'];
   private readonly backend: ParcelBackend;
   private readonly logFn: WatcherOptions['log'];
-  private readonly retryDelayMs: number;
-  private readonly retryMaxDelayMs: number;
   private readonly ci: boolean;
   /** Native-string forms ('/'-separated) of the three directories. */
   private readonly root: string;
   private readonly gitDir: string;
   private readonly cookieDir: string;
+  private readonly life: Lifecycle;
   private parcel: Parcel | null = null;
   private subs: Subscription[] = [];
-  /** Bumped on every (un)subscribe: callbacks of older subscriptions are ignored. */
-  private epoch = 0;
-  private readonly started = new StartPromise();
-  private everReady = false;
-  private synced = false;
-  private lostReason: string | null = null;
-  private closed = false;
-  private dead = false;
-  private retries = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /**
+   * Which set of subscriptions is current, bumped on every (un)subscribe: callbacks of older
+   * ones are ignored. Not the journal's token epoch.
+   */
+  private subscription = 0;
+  /** Directories below created ones that we may not list (byte-string paths). */
+  private readonly denied = new Set<string>();
   private events = 0;
-  private rescans = 0;
-  private lastError: string | null = null;
 
   constructor(opts: ParcelWatcherOptions) {
     this.listener = opts.listener;
     this.logFn = opts.log;
     this.backend = opts.parcelBackend ?? nativeParcelBackend();
-    this.retryDelayMs = opts.retryDelayMs ?? 5_000;
-    this.retryMaxDelayMs = opts.retryMaxDelayMs ?? 60_000;
+    this.life = new Lifecycle(
+      opts,
+      () => this.attempt(),
+      (level, msg) => this.log(level, msg),
+    );
     this.ci = process.platform === 'win32' || process.platform === 'darwin';
     this.root = norm(fromBytes(opts.root));
     this.gitDir = norm(fromBytes(opts.gitDir));
@@ -79,76 +75,63 @@ export class ParcelWatcher implements Watcher {
   }
 
   start(): Promise<void> {
-    return this.started.get(() => {
-      if (this.closed) this.started.settle(new Error('watcher closed'));
-      else this.attempt();
-    });
+    return this.life.start();
   }
 
   rewatchCookieDir(): void {
     // Parcel watches recursively: a re-created cookie dir is picked up without help.
   }
 
+  /**
+   * Only what we found unreadable while listing a created directory ourselves; what the
+   * native side cannot read it does not tell. Entries that are gone are dropped here.
+   */
   unwatchable(): readonly string[] {
-    return [];
+    for (const rel of this.denied) {
+      if (!isDir(this.abs(rel))) this.denied.delete(rel);
+    }
+    return [...this.denied];
   }
 
   blockedReason(): string | null {
-    return null;
+    return this.life.blockedReason();
   }
 
   stats(): WatcherStats {
-    return {
-      backend: `parcel:${this.backend}`,
-      // The native side does not say how many directories it holds.
-      watchedDirs: 0,
-      events: this.events,
-      rescans: this.rescans,
-      lastError: this.lastError,
-    };
+    // The native side does not say how many directories it holds.
+    return this.life.stats(`parcel:${this.backend}`, 0, this.events, this.unwatchable(), null);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.started.settle(new Error('watcher closed'));
+    this.life.close();
     await this.unsubscribeAll();
   }
 
   /** Subscribe; onReady on success, otherwise sync lost and a retry with backoff. */
   private attempt(): void {
-    this.retryTimer = null;
-    if (this.closed || this.dead) return;
     this.subscribeAll().then(
       () => {
-        if (this.closed || this.dead) return;
-        this.retries = 0;
-        this.synced = true;
-        this.lostReason = null;
-        this.everReady = true;
-        this.call(() => this.listener.onReady());
-        this.started.settle();
+        if (this.life.running) this.life.ready();
       },
       (err) => {
-        if (this.closed || this.dead) return;
+        if (!this.life.running) return;
         if (!isDir(this.root)) this.die(`worktree root not found: ${this.root}`);
         else if (!isDir(this.gitDir)) this.die(`git dir not found: ${this.gitDir}`);
-        else this.lose(`cannot subscribe: ${(err as Error)?.message ?? err}`, false);
+        else this.lose(subscribeFailed(err));
       },
     );
   }
 
   private async subscribeAll(): Promise<void> {
     this.parcel ??= createRequire(import.meta.url)('@parcel/watcher') as Parcel;
-    const epoch = ++this.epoch;
+    const current = ++this.subscription;
     const inside = this.relative(this.gitDir);
     const subs: Subscription[] = [];
     try {
       subs.push(
         await this.parcel.subscribe(
           this.root,
-          (err, events) => this.onEvents(epoch, err, events, false),
+          (err, events) => this.onEvents(current, err, events, false),
           { backend: this.backend, ignore: [this.worktreeIgnore(inside)] },
         ),
       );
@@ -158,7 +141,7 @@ export class ParcelWatcher implements Watcher {
         subs.push(
           await this.parcel.subscribe(
             this.gitDir,
-            (err, events) => this.onEvents(epoch, err, events, true),
+            (err, events) => this.onEvents(current, err, events, true),
             { backend: this.backend, ignore: [this.gitDirIgnore()] },
           ),
         );
@@ -167,7 +150,7 @@ export class ParcelWatcher implements Watcher {
       await Promise.allSettled(subs.map((s) => s.unsubscribe()));
       throw err;
     }
-    if (this.closed || epoch !== this.epoch) {
+    if (this.life.isClosed || current !== this.subscription) {
       await Promise.allSettled(subs.map((s) => s.unsubscribe()));
       return;
     }
@@ -175,16 +158,22 @@ export class ParcelWatcher implements Watcher {
   }
 
   private async unsubscribeAll(): Promise<void> {
-    this.epoch++;
+    this.subscription++;
     const subs = this.subs;
     this.subs = [];
     await Promise.allSettled(subs.map((s) => s.unsubscribe()));
   }
 
-  private onEvents(epoch: number, err: Error | null, events: ParcelEvent[], gitSub: boolean): void {
-    if (epoch !== this.epoch || this.closed || this.dead) return;
+  private onEvents(
+    current: number,
+    err: Error | null,
+    events: ParcelEvent[],
+    gitSub: boolean,
+  ): void {
+    if (current !== this.subscription || !this.life.running) return;
     if (err) {
-      this.lose(`@parcel/watcher error: ${err.message}`, true);
+      // FSEvents "must rescan" and ReadDirectoryChangesW buffer overflows end up here.
+      this.lose(new SyncLostError(`@parcel/watcher error: ${err.message}`, 'overflow'));
       return;
     }
     this.events += events.length;
@@ -194,22 +183,22 @@ export class ParcelWatcher implements Watcher {
     } catch (e) {
       // What preceded the failure is still true: deliver it first.
       if (batch.paths.length > 0 || batch.cookies.length > 0) {
-        this.call(() => this.listener.onBatch(batch));
+        this.life.call(() => this.listener.onBatch(batch));
       }
-      if (e instanceof Fatal) this.die(e.message);
-      else this.lose(`internal error: ${(e as Error)?.message ?? e}`, true);
+      if (e instanceof FatalError) this.die(e.reason);
+      else this.lose(e);
       return;
     }
     if (batch.paths.length === 0 && batch.cookies.length === 0) return;
     if (gitSub && batch.cookies.length > 0) {
       setTimeout(() => {
-        if (epoch === this.epoch && !this.closed && !this.dead) {
-          this.call(() => this.listener.onBatch(batch));
+        if (current === this.subscription && this.life.running) {
+          this.life.call(() => this.listener.onBatch(batch));
         }
       }, COOKIE_DEFER_MS);
       return;
     }
-    this.call(() => this.listener.onBatch(batch));
+    this.life.call(() => this.listener.onBatch(batch));
   }
 
   private onEvent(ev: ParcelEvent, batch: WatchBatch): void {
@@ -219,18 +208,18 @@ export class ParcelWatcher implements Watcher {
       batch.cookies.push(toBytes(p.slice(slash + 1)));
       return;
     }
-    if (this.same(p, this.gitDir) && ev.type === 'delete') throw new Fatal('git dir removed');
+    if (this.same(p, this.gitDir) && ev.type === 'delete') throw new FatalError('git dir removed');
     const rel = p === '.' ? '' : this.relative(p);
     if (rel === null) return;
     if (rel === '') {
-      // A deleted root shows up as `delete <root>`, a renamed one as `delete .` (trap T16).
-      if (ev.type === 'delete') throw new Fatal('worktree root deleted or renamed');
+      // A deleted root shows up as `delete <root>`, a renamed one as `delete .` (docs/linux-watching.md#t16).
+      if (ev.type === 'delete') throw new FatalError('worktree root deleted or renamed');
       return;
     }
     const parts = rel.split('/');
     const gi = parts.indexOf('.git');
     if (gi === 0) {
-      if (parts.length === 1 && ev.type === 'delete') throw new Fatal('.git removed');
+      if (parts.length === 1 && ev.type === 'delete') throw new FatalError('.git removed');
       return;
     }
     if (gi > 0) {
@@ -238,42 +227,25 @@ export class ParcelWatcher implements Watcher {
       batch.paths.push(toBytes(parts.slice(0, gi).join('/')));
       return;
     }
-    batch.paths.push(toBytes(rel));
+    const relBytes = toBytes(rel);
+    batch.paths.push(relBytes);
     // No isDir flag, and a directory moved in arrives as one event for its top: report
-    // everything beneath it ourselves so git's untracked cache sees each entry.
-    if (ev.type === 'create') scanBelow(ev.path, toBytes(rel), batch.paths);
+    // everything beneath it ourselves so git's untracked cache sees each entry. An event on
+    // a directory we could not list (its chmod, say) is a chance it is readable now.
+    if (ev.type === 'create' || this.denied.delete(relBytes)) {
+      scanBelow(ev.path, relBytes, batch.paths, this.denied);
+    }
   }
 
-  /**
-   * Completeness lost: announce it (once per reason while not ready), resubscribe from scratch.
-   * An isolated error resubscribes at once; repeated failures back off.
-   */
-  private lose(reason: string, immediate: boolean): void {
-    this.rescans++;
-    this.lastError = reason;
-    this.log('warn', `sync lost: ${reason}`);
-    if (this.synced || reason !== this.lostReason) {
-      this.call(() => this.listener.onSyncLost(reason));
-    }
-    this.synced = false;
-    this.lostReason = reason;
-    const n = this.retries++;
-    const exp = immediate ? n - 1 : n;
-    const delay = exp < 0 ? 0 : Math.min(this.retryDelayMs * 2 ** exp, this.retryMaxDelayMs);
-    void this.unsubscribeAll().then(() => {
-      if (this.closed || this.dead) return;
-      this.retryTimer = setTimeout(() => this.attempt(), delay);
-    });
+  /** Completeness lost: drop the subscriptions; the lifecycle announces and retries. */
+  private lose(err: unknown): void {
+    this.life.fail(err, this.unsubscribeAll());
   }
 
   private die(reason: string): void {
-    this.dead = true;
-    this.lastError = reason;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (!this.life.running) return;
     void this.unsubscribeAll();
-    this.log('error', `fatal: ${reason}`);
-    if (!this.everReady && this.started.pending) this.started.settle(new Error(reason));
-    else this.call(() => this.listener.onFatal(reason));
+    this.life.die(reason);
   }
 
   /** Ignore the git dir inside the worktree except the chain of directories to the cookies. */
@@ -303,13 +275,8 @@ export class ParcelWatcher implements Watcher {
     return a === b || (this.ci && a.toLowerCase() === b.toLowerCase());
   }
 
-  private call(fn: () => void): void {
-    if (this.closed) return;
-    try {
-      fn();
-    } catch (err) {
-      this.log('error', `listener threw: ${(err as Error)?.stack ?? err}`);
-    }
+  private abs(relBytes: string): string {
+    return `${this.root}/${fromBytes(relBytes)}`;
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
@@ -317,7 +284,12 @@ export class ParcelWatcher implements Watcher {
   }
 }
 
-class Fatal extends Error {}
+/** Out of watches (inotify, tests only) is lasting; anything else may pass. */
+function subscribeFailed(err: unknown): SyncLostError {
+  const msg = (err as Error)?.message ?? String(err);
+  const kind = /No space left on device|Too many open files/.test(msg) ? 'limit' : 'error';
+  return new SyncLostError(`cannot subscribe: ${msg}`, kind);
+}
 
 /** Negative lookahead allowing `a`, `a/b` and everything under `a/b` for cookieRel 'a/b'. */
 function allowChain(cookieRel: string | null): string {
@@ -337,8 +309,11 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** Report every entry below a created directory (not following symlinks, skipping .git). */
-function scanBelow(absNative: string, relBytes: string, out: string[]): void {
+/**
+ * Report every entry below a created directory (not following symlinks, skipping .git).
+ * Directories we may not list go into `denied`: nothing below them can be reported.
+ */
+function scanBelow(absNative: string, relBytes: string, out: string[], denied: Set<string>): void {
   const top = Buffer.from(absNative, 'utf8');
   try {
     if (!lstatSync(top).isDirectory()) return;
@@ -351,7 +326,8 @@ function scanBelow(absNative: string, relBytes: string, out: string[]): void {
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
-    } catch {
+    } catch (err) {
+      if (isDenied(errCode(err))) denied.add(rel);
       continue;
     }
     for (const e of entries) {

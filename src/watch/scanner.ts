@@ -13,7 +13,7 @@
 import type { Dirent } from 'node:fs';
 import { promises as fsp, readdirSync } from 'node:fs';
 import { type DirNode, type DirTree, joinRel } from './dir-tree.js';
-import { errCode, isGone, SyncLostError } from './errors.js';
+import { errCode, isDenied, isGone, SyncLostError } from './errors.js';
 
 export interface ScanHost {
   readonly tree: DirTree;
@@ -31,6 +31,8 @@ export interface ScanHost {
   ): DirNode | null;
   /** Report the names a node collected while it was detached. */
   flushPending(node: DirNode, rel: string, out: string[]): void;
+  /** The attached `node` at `rel` is watched but may not be listed (EACCES/EPERM). */
+  unreadable(node: DirNode, rel: string, code: string): void;
 }
 
 /** The root's is the repository; any other is a nested repository. Never look inside. */
@@ -87,9 +89,13 @@ export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: 
     try {
       entries = listSync(host.abs(rel));
     } catch (err) {
+      const code = errCode(err);
       // Gone already: its removal is queued as an event on the parent.
-      if (isGone(errCode(err))) continue;
-      throw listFailed(rel, err);
+      if (isGone(code)) continue;
+      if (!isDenied(code)) throw listFailed(rel, err);
+      // `rel` itself is in `out` already: its entry was listed, or its event named it.
+      host.unreadable(node, rel, code!);
+      continue;
     }
     visit(host, node, rel, entries, out, (child, childRel) => {
       stack.push([child, childRel]);
@@ -117,12 +123,16 @@ export function scanAsync(
     const listOne = async (node: DirNode): Promise<void> => {
       const before = tree.locate(node);
       if (before.top !== tree.root || !tree.isLive(node)) return;
-      let entries: Entries;
+      let entries: Entries | null;
+      let denied = '';
       try {
         entries = await list(host.abs(before.rel));
       } catch (err) {
-        if (isGone(errCode(err))) return;
-        throw listFailed(before.rel, err);
+        const code = errCode(err);
+        if (isGone(code)) return;
+        if (!isDenied(code)) throw listFailed(before.rel, err);
+        entries = null;
+        denied = code!;
       }
       if (!alive()) return;
       const loc = tree.locate(node);
@@ -130,6 +140,10 @@ export function scanAsync(
       if (loc.rel !== before.rel) {
         // Moved while the listing was in flight: what we listed may be another directory.
         stack.push(node);
+        return;
+      }
+      if (entries === null) {
+        host.unreadable(node, loc.rel, denied);
         return;
       }
       visit(host, node, loc.rel, entries, null, (child) => {
@@ -161,7 +175,7 @@ function visit(
   out: string[] | null,
   push: (child: DirNode, childRel: string) => void,
 ): void {
-  const listed = node.children ? new Set<string>() : null;
+  const listed = node.children || node.opaque ? new Set<string>() : null;
   for (const e of entries) {
     const name = e.name;
     if (name === DOT_GIT) continue;
@@ -173,13 +187,17 @@ function visit(
     const child = host.watchChild(node, rel, name, out);
     if (child) push(child, childRel);
   }
-  if (!node.children || !listed) return;
+  if (!listed) return;
   // Known subdirectories that are not listed any more were moved or deleted after their last
   // event we processed. Detach (not drop): if one turns up elsewhere, its queued event finds
   // the same wd and re-attaches it with no gap in watching.
   const now = Date.now();
-  for (const [name, child] of [...node.children]) {
+  for (const [name, child] of [...(node.children ?? [])]) {
     if (!listed.has(name)) host.tree.detach(child, now);
+  }
+  // Opaque ones gone while this node was detached (their events only noted the name).
+  for (const name of [...(node.opaque ?? [])]) {
+    if (!listed.has(name)) host.tree.clearOpaque(node, name);
   }
 }
 

@@ -41,12 +41,40 @@ export interface WatcherOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
+/** How many unwatchable directories stats() names by path. */
+export const UNWATCHABLE_SAMPLE = 5;
+
+/**
+ * inotify's per-user tables. The limits count every process of the user, so the user totals
+ * are what is compared with them: read from /proc while blocked, null otherwise (or when /proc
+ * cannot be read).
+ */
+export interface InotifyLimits {
+  /** Watches this watcher holds now (directories, git dir, cookie dir). */
+  watches: number;
+  userWatches: number | null;
+  /** fs.inotify.max_user_watches, or a user namespace's lower user.max_inotify_watches. */
+  maxWatches: number | null;
+  /** inotify instances this watcher holds now: 1, or 0 between generations. */
+  instances: number;
+  userInstances: number | null;
+  /** fs.inotify.max_user_instances, or a user namespace's lower user.max_inotify_instances. */
+  maxInstances: number | null;
+}
+
 export interface WatcherStats {
   backend: string;
   watchedDirs: number;
   events: number;
   rescans: number;
   lastError: string | null;
+  /** blockedReason() now. */
+  blocked: string | null;
+  /** unwatchable().length, and its first UNWATCHABLE_SAMPLE paths (byte strings). */
+  unwatchableDirs: number;
+  unwatchableSample: string[];
+  /** null where the backend has no such tables (parcel). */
+  limits: InotifyLimits | null;
 }
 
 export interface Watcher {
@@ -58,7 +86,9 @@ export interface Watcher {
   /**
    * Directories that exist but cannot be watched (no read permission), as paths like those of
    * a batch. git cannot list them either; the daemon reports each in every answer, so git
-   * re-examines what is below them itself.
+   * re-examines what is below them itself. Nothing beneath one is ever listed here. A
+   * directory leaves the set when it is gone, moved out, or readable again; becoming readable
+   * reports it and everything beneath it in a batch. Only meaningful while ready.
    */
   unwatchable(): readonly string[];
   /**

@@ -89,7 +89,13 @@ async function enospc(): Promise<Record<string, unknown>> {
       readLog(gitDirOf(wt)).includes('increase fs.inotify.max_user_watches'),
     );
     const whileLow: string[][] = [];
-    for (let i = 0; i < 3; i++) whileLow.push((await query(sock, '0')).paths);
+    // Blocked: `/` at once, not after waiting for the ready timeout.
+    let slowestLowMs = 0;
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      whileLow.push((await query(sock, '0')).paths);
+      slowestLowMs = Math.max(slowestLowMs, Date.now() - t0);
+    }
     fs.writeFileSync(path.join(wt, 'd3/f'), 'edited while the limit is low\n');
     const statusLowOk = statusWithMonitor(wt) === statusOracle(wt);
     const lowStatus = await statusAt(sock);
@@ -112,6 +118,10 @@ async function enospc(): Promise<Record<string, unknown>> {
     const log = readLog(gitDirOf(wt));
     return {
       whileLow,
+      slowestLowMs,
+      blockedWhileLow: lowStatus?.blocked,
+      limitsWhileLow: lowStatus?.inotifyLimits,
+      blockedAfter: final?.blocked,
       statusLowOk,
       watchingWhileLow: lowStatus?.watching,
       samePid: lowStatus?.pid === d.pid && final?.pid === d.pid && alive(d.pid),

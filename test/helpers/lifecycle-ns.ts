@@ -4,8 +4,10 @@
  * (`/proc/sys/user/max_inotify_watches`) lowered, without touching anything machine-wide.
  * Resolves with the child's one JSON line, or {skip} when namespaces are unavailable.
  */
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ChildOutput, outputOf } from './child-output.js';
 
@@ -23,21 +25,53 @@ export function runInNamespace(mode: NsMode): Promise<Record<string, unknown>> {
  * `guardMs`. Resolves with the last line it printed, parsed as JSON; {skip} when unshare itself
  * fails (no user namespaces here: not a bug of ours), {error} when the script gave no result.
  */
-export async function runUnshared(
+export function runUnshared(
   flags: string[],
   script: string,
   args: string[],
   guardMs: number,
 ): Promise<Record<string, unknown>> {
-  const p = spawn('unshare', [...flags, process.execPath, script, ...args, '--in-user-namespace'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return runWrapped(['unshare', ...flags], script, [...args, '--in-user-namespace'], guardMs);
+}
+
+/** The uid and gid of `nobody`: permission checks apply to it, unlike to root. */
+export const UNPRIVILEGED_ID = 65534;
+
+/**
+ * Runs `node script ...args --unprivileged` as a uid that permission checks apply to (root
+ * bypasses them): through setpriv when we are root, directly otherwise.
+ */
+export function runUnprivileged(
+  script: string,
+  args: string[],
+  guardMs: number,
+): Promise<Record<string, unknown>> {
+  const id = UNPRIVILEGED_ID;
+  if (process.getuid?.() !== 0) return runWrapped([], script, [...args, '--unprivileged'], guardMs);
+  const wrap = ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
+  // A checkout below a private home (/root) cannot be read by that uid: a skip, not a bug.
+  const probe = spawnSync(wrap[0]!, [...wrap.slice(1), 'test', '-r', script]);
+  if (probe.error || probe.status !== 0) {
+    const why = probe.error?.message ?? `it cannot read ${script}`;
+    return Promise.resolve({ skip: `cannot run the test as uid ${id}: ${why}` });
+  }
+  return runWrapped(wrap, script, [...args, '--unprivileged'], guardMs);
+}
+
+async function runWrapped(
+  wrap: string[],
+  script: string,
+  args: string[],
+  guardMs: number,
+): Promise<Record<string, unknown>> {
+  const argv = [...wrap, process.execPath, script, ...args];
+  const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = setTimeout(() => p.kill('SIGKILL'), guardMs);
   let res: ChildOutput;
   try {
     res = await outputOf(p);
   } catch (e) {
-    return { skip: `cannot run unshare: ${(e as Error).message}` };
+    return { skip: `cannot run ${argv[0]}: ${(e as Error).message}` };
   } finally {
     clearTimeout(guard);
   }
@@ -48,6 +82,21 @@ export async function runUnshared(
   } catch {
     const why = `exit ${code}: ${err.trim() || out.trim()}`;
     if (/^unshare:/m.test(err)) return { skip: `user namespaces unavailable (${why})` };
+    if (/^setpriv:/m.test(err)) return { skip: `cannot drop privileges (${why})` };
     return { error: `child produced no result (${why})` };
   }
+}
+
+/** A child's result for the test to assert on; null once the test is marked skipped. */
+export async function childResult(
+  t: TestContext,
+  run: Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown> | null> {
+  const res = await run;
+  if ('skip' in res) {
+    t.skip(String(res.skip));
+    return null;
+  }
+  assert.equal(res.error, undefined, String(res.error));
+  return res;
 }

@@ -1,16 +1,18 @@
 /**
- * The ENOSPC scenario, run by watch-inotify-limits.test in its own user namespace
- * (`unshare -U -r`). There `/proc/sys/user/max_inotify_watches` limits this process alone, so
- * the machine-wide `fs.inotify.max_user_watches`, shared with every other watcher of the same
- * user, is never lowered (docs/linux-watching.md#limits: never lower the global sysctl).
+ * The ENOSPC and EMFILE scenarios, run by watch-inotify-limits.test in its own user namespace
+ * (`unshare -U -r`). There `/proc/sys/user/max_inotify_watches` and `max_inotify_instances`
+ * limit this process alone, so the machine-wide `fs.inotify.max_user_*`, shared with every
+ * other watcher of the same user, are never lowered (docs/linux-watching.md#limits: never lower the global sysctls).
  *
- * Prints one JSON line: the facts the parent asserts on, or {skip: reason}.
+ * argv: `watches` or `instances`. Prints one JSON line: the facts the parent asserts on, or
+ * {skip: reason}.
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { plant } from './watch-fs.js';
 import { Harness, makeWorktree, withGuard } from './watch-harness.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
+const INSTANCES = '/proc/sys/user/max_inotify_instances';
 
 function setLimit(n: number): void {
   writeFileSync(LIMIT, String(n));
@@ -32,16 +34,53 @@ function inOwnUserNamespace(): boolean {
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] !== '--in-user-namespace' || !inOwnUserNamespace()) {
+  const mode = process.argv[2];
+  if (process.argv[3] !== '--in-user-namespace' || !inOwnUserNamespace()) {
     console.log(JSON.stringify({ skip: 'not in a user namespace of its own; touching nothing' }));
     return;
   }
   try {
     setLimit(100_000);
+    writeFileSync(INSTANCES, '128');
   } catch (err) {
-    console.log(JSON.stringify({ skip: `cannot write ${LIMIT}: ${(err as Error).message}` }));
+    console.log(JSON.stringify({ skip: `cannot write the namespace's limits: ${err}` }));
     return;
   }
+  console.log(JSON.stringify(mode === 'instances' ? await instances() : await watches()));
+}
+
+/** No inotify instance left: blocked, retried, and watching once one is free again. */
+async function instances(): Promise<Record<string, unknown>> {
+  const wt = makeWorktree();
+  try {
+    plant(wt.root, ['a/f']);
+    writeFileSync(INSTANCES, '0');
+    const h = new Harness(wt, { backend: 'inotify', retryDelayMs: 20, retryMaxDelayMs: 200 });
+    const started = h.watcher.start();
+    await h.c.waitFor(() => h.c.syncLost.length >= 1, 'onSyncLost at start');
+    const rescans = h.watcher.stats().rescans;
+    await new Promise((r) => setTimeout(r, 200));
+    const whileLow = {
+      blocked: h.watcher.blockedReason(),
+      stats: h.watcher.stats(),
+      retried: h.watcher.stats().rescans - rescans,
+      ready: h.c.ready,
+    };
+    writeFileSync(INSTANCES, '128');
+    await withGuard(started, 'start() after the instance limit was raised');
+    await h.sync();
+    const blockedAfter = h.watcher.blockedReason();
+    appendFileSync(h.p('a/f'), '+');
+    const after = await h.sync();
+    const stats = h.watcher.stats();
+    await h.close();
+    return { whileLow, blockedAfter, after, syncLost: h.c.syncLost, stats };
+  } finally {
+    wt.cleanup();
+  }
+}
+
+async function watches(): Promise<Record<string, unknown>> {
   const wt = makeWorktree();
   try {
     plant(
@@ -55,9 +94,12 @@ async function main(): Promise<void> {
     await h.c.waitFor(() => h.c.syncLost.length >= 1, 'onSyncLost at start');
     const startReason = h.c.syncLost[0];
     const readyWhileLow = h.c.ready;
+    const blockedAtStart = h.watcher.blockedReason();
+    const limitsAtStart = h.watcher.stats().limits;
     setLimit(100_000);
     await withGuard(started, 'start() after the limit was raised');
     await h.sync();
+    const blockedOnceReady = h.watcher.blockedReason();
     const watched = h.watcher.stats().watchedDirs;
 
     // At runtime: exactly at the limit, then a new directory appears.
@@ -71,6 +113,7 @@ async function main(): Promise<void> {
     const rescansLow = h.watcher.stats().rescans;
     await new Promise((r) => setTimeout(r, 300));
     const retriedWhileLow = h.watcher.stats().rescans - rescansLow;
+    const blockedAtRuntime = h.watcher.blockedReason();
     const readyWhileLow2 = h.c.ready - readyBefore;
     setLimit(100_000);
     await h.c.waitFor(() => h.c.ready > readyBefore, 'onReady after the limit was raised again');
@@ -80,20 +123,23 @@ async function main(): Promise<void> {
     const after = await h.sync();
     const stats = h.watcher.stats();
     await h.close();
-    console.log(
-      JSON.stringify({
-        startReason,
-        readyWhileLow,
-        runtimeReason,
-        retriedWhileLow,
-        readyWhileLow2,
-        syncLostCalls: h.c.syncLost.length,
-        after,
-        watchedDirs: stats.watchedDirs,
-        lastError: stats.lastError,
-        violations: h.c.violations,
-      }),
-    );
+    return {
+      startReason,
+      blockedAtStart,
+      limitsAtStart,
+      blockedOnceReady,
+      blockedAtRuntime,
+      blockedAfter: stats.blocked,
+      readyWhileLow,
+      runtimeReason,
+      retriedWhileLow,
+      readyWhileLow2,
+      syncLostCalls: h.c.syncLost.length,
+      after,
+      watchedDirs: stats.watchedDirs,
+      lastError: stats.lastError,
+      violations: h.c.violations,
+    };
   } finally {
     wt.cleanup();
   }

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, afterEach, test } from 'node:test';
+import { after, afterEach, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runUnshared } from '../helpers/lifecycle-ns.js';
+import { childResult, runUnshared } from '../helpers/lifecycle-ns.js';
 import { plant } from '../helpers/watch-fs.js';
 import { Harness, makeWorktree, type Worktree, withGuard } from '../helpers/watch-harness.js';
 
@@ -73,14 +73,25 @@ test('queue overflow -> onSyncLost, full rescan, onReady, edits seen again', asy
   assert.equal(w.watcher.stats().watchedDirs, 3);
 });
 
-test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it fits', async (t) => {
-  const child = join(dirname(fileURLToPath(import.meta.url)), '../helpers/watch-enospc-child.js');
-  const res = await runUnshared(['-U', '-r'], child, [], 60_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
+const LIMITS_CHILD = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../helpers/watch-enospc-child.js',
+);
+/** One run of each scenario, shared by the tests asserting on it. */
+const runs = new Map<string, Promise<Record<string, unknown>>>();
+
+function limitsChild(t: TestContext, mode: 'watches' | 'instances') {
+  let run = runs.get(mode);
+  if (!run) {
+    run = runUnshared(['-U', '-r'], LIMITS_CHILD, [mode], 60_000);
+    runs.set(mode, run);
   }
-  assert.equal(res.error, undefined, String(res.error));
+  return childResult(t, run);
+}
+
+test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it fits', async (t) => {
+  const res = await limitsChild(t, 'watches');
+  if (!res) return;
   const expectText = 'inotify watch limit reached; increase fs.inotify.max_user_watches';
   assert.ok(String(res.startReason).includes(expectText), String(res.startReason));
   assert.ok(String(res.runtimeReason).includes(expectText), String(res.runtimeReason));
@@ -92,4 +103,42 @@ test('watch table full (ENOSPC) -> onSyncLost naming the sysctl, retry until it 
   assert.deepEqual(res.after, ['d3/g', 'new1/f']);
   assert.equal(res.watchedDirs, 12);
   assert.deepEqual(res.violations, []);
+});
+
+test('watch table full: blockedReason() names the limit and the counts until it fits', async (t) => {
+  const res = await limitsChild(t, 'watches');
+  if (!res) return;
+  const expectText = 'inotify watch limit reached; increase fs.inotify.max_user_watches';
+  for (const key of ['blockedAtStart', 'blockedAtRuntime']) {
+    const b = String(res[key]);
+    assert.ok(b.includes(expectText), `${key}: ${b}`);
+    assert.match(b, /: \d+ watches held by this watcher, .+, limit \d+$/, b);
+  }
+  assert.match(String(res.blockedAtStart), /limit 3\b/);
+  assert.equal(res.blockedOnceReady, null);
+  assert.equal(res.blockedAfter, null);
+  const limits = res.limitsAtStart as Record<string, unknown>;
+  assert.equal(limits.maxWatches, 3, 'the namespace limit, the lower one');
+  assert.equal(typeof limits.maxInstances, 'number');
+});
+
+test('no inotify instance left (EMFILE) -> blocked, retried, watching once one is free', async (t) => {
+  const res = await limitsChild(t, 'instances');
+  if (!res) return;
+  const low = res.whileLow as {
+    blocked: string | null;
+    stats: Record<string, unknown>;
+    retried: number;
+    ready: number;
+  };
+  const expectText = 'inotify instance limit reached; increase fs.inotify.max_user_instances';
+  assert.ok(String(low.blocked).includes(expectText), String(low.blocked));
+  assert.match(String(low.blocked), /instances held by this user, limit 0 \(EMFILE\)/);
+  assert.equal(low.stats.blocked, low.blocked);
+  assert.equal((low.stats.limits as Record<string, unknown>).maxInstances, 0);
+  assert.equal(low.ready, 0);
+  assert.ok(low.retried >= 1, 'kept retrying');
+  assert.deepEqual(res.syncLost, [low.blocked!.split(':')[0]], 'announced once');
+  assert.equal(res.blockedAfter, null);
+  assert.deepEqual(res.after, ['a/f']);
 });
