@@ -9,15 +9,28 @@
  * stderr. The one exception: if stdout itself fails mid-write it exits 1, because a partial
  * list would be wrong and a failed hook is not.
  *
+ * Order matters: the shim connects from inside the git dir (the socket's name is then short
+ * whatever the path), but it must be back in the directory git started it in before it
+ * writes the request, because the daemon compares the querying process's cwd with the
+ * worktree it watches and answers `/` to anyone elsewhere.
+ *
+ * git has no read timeout, so the shim must never stall git. A daemon that accepts and then
+ * says nothing for 1000 ms (stopped, wedged, a foreign server) gets `/`, and the shim leaves
+ * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 30 ms, until the
+ * daemon, answering any request, removes it. Once bytes flow, 8000 ms bound the whole answer.
+ *
  * Cold path only (nothing listens on the default socket): `<gitdir>/fsmond/socket` names the
- * socket when the daemon had to put it elsewhere (fsmonitor.socketDir), and a fresh
- * `<gitdir>/fsmond/refused` (written by a daemon that refused to start, younger than 60 s)
- * means "answer / at once, start nothing".
+ * socket when the daemon had to put it elsewhere (fsmonitor.socketDir); a fresh
+ * `<gitdir>/fsmond/refused` (younger than 60 s) means "answer / at once, start nothing"; a git
+ * dir or `fsmond` that is not ours (sudo git status in someone else's repository) gets `/` and
+ * nothing created. The daemon it starts reports through a pipe (fd 3, named in
+ * GIT_FSMOND_START_FD): one line, `ok` once it listens, else why it refuses; a refusal, or
+ * EOF from a daemon that died, ends the wait and is recorded in `refused`.
  *
  * Environment: GIT_DIR (git dir, relative to the worktree root if relative);
  * GIT_FSMOND_LAUNCHER (absolute path of the program run as `<launcher> daemon <root>`,
  * default `<pkg>/bin/git-fsmond`); GIT_FSMOND_HOOK_TIMEOUT_MS (for tests only: when set, it
- * replaces both the 8000 ms deadline for the answer and the 2000 ms wait for a starting daemon).
+ * replaces every wait: for the first byte, the answer, a starting daemon, a muted one).
  * hooks/fsmond-hook.cjs is the Node fallback and must behave the same.
  */
 #define _GNU_SOURCE
@@ -45,15 +58,25 @@
 #define REFUSED "fsmond/refused"
 #define SPAWN_LOCK "fsmond/spawn.lock"
 #define LOG "fsmond/daemon.log"
+#define UNRESPONSIVE "fsmond/unresponsive"
 #define REFUSED_FRESH_S 60
 #define NEVER_VALID "builtin:fsmond-unavailable."
 #define ANSWER_MS 8000
 #define SPAWN_WAIT_MS 2000
+#define FIRST_BYTE_MS 1000
+#define MUTED_WAIT_MS 30
 #define TIMEOUT_ENV "GIT_FSMOND_HOOK_TIMEOUT_MS"
 #define LAUNCHER_ENV "GIT_FSMOND_LAUNCHER"
+#define START_FD_ENV "GIT_FSMOND_START_FD"
+#define START_OK "ok"
 #define PKT_MAX 65520 /* header + payload */
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define ANSWER_MAX ((size_t)1 << 30)
+#define DIED "the daemon exited before it listened; see git fsmond log"
+
+/* The waits, all replaced by TIMEOUT_ENV when it is set. */
+static long long answer_ms = ANSWER_MS, spawn_wait_ms = SPAWN_WAIT_MS;
+static long long first_byte_ms = FIRST_BYTE_MS, muted_wait_ms = MUTED_WAIT_MS;
 
 static long long now_ms(void) {
   struct timespec t;
@@ -198,25 +221,61 @@ static int refused_fresh(void) {
   return age > -REFUSED_FRESH_S && age < REFUSED_FRESH_S;
 }
 
-static void close_from_3(void) {
+static void close_from(unsigned lo) {
 #ifdef SYS_close_range
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+  if (syscall(SYS_close_range, lo, ~0U, 0U) == 0) return;
 #endif
   long max = sysconf(_SC_OPEN_MAX);
   if (max < 0 || max > 1 << 20) max = 1 << 20;
-  for (long i = 3; i < max; i++) close((int)i);
+  for (long i = lo; i < max; i++) close((int)i);
+}
+
+/* Opens `name` for writing (mode 0600 if new), but only inside a real `fsmond` directory of
+ * ours: a planted symlink must not choose where we write. */
+static int open_state(const char *name, int flags) {
+  struct stat st;
+  if (lstat(STATE_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
+  return open(name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
 }
 
 /* The daemon's log, for its stdout and stderr: a daemon that dies before its logger starts
- * (no node, a broken install) leaves its reason where `git fsmond log` looks. Only inside a
- * real `fsmond` directory of ours: a planted symlink must not choose where we write. */
-static int open_log(void) {
-  struct stat st;
-  if (lstat(STATE_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
-  return open(LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+ * (no node, a broken install) leaves its reason where `git fsmond log` looks. */
+static int open_log(void) { return open_state(LOG, O_APPEND); }
+
+static void mark_unresponsive(void) {
+  int f = open_state(UNRESPONSIVE, 0);
+  if (f >= 0) close(f);
 }
 
-/* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). 0 = started. */
+/* The one line `git fsmond` shows as the reason of the last refusal. */
+static void record_refusal(const char *why) {
+  int f = open_state(REFUSED, O_TRUNC);
+  if (f < 0) return;
+  dprintf(f, "%.*s\n", (int)strcspn(why, "\n"), why);
+  close(f);
+}
+
+/* Before the cold path creates anything: the git dir and `fsmond` must be ours. Under sudo in
+ * someone else's repository that is not so, and a root-owned file there would lock its owner
+ * out; git itself is just as wary of repositories that are not the user's. */
+static int may_start(void) {
+  struct stat st;
+  uid_t me = geteuid();
+  if (stat(".", &st) < 0 || st.st_uid != me) return 0;
+  if (mkdir(STATE_DIR, 0700) < 0 && errno != EEXIST) return 0;
+  return lstat(STATE_DIR, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == me;
+}
+
+/* A spawn.lock that root left in our directory (an older shim under sudo) is ours to replace. */
+static int open_spawn_lock(void) {
+  for (int retried = 0;; retried = 1) {
+    int fd = open(SPAWN_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EACCES || retried || unlink(SPAWN_LOCK) < 0) return fd;
+  }
+}
+
+/* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). Returns the read
+ * end of its start-status pipe, or -1 when it could not be started. */
 static int spawn_daemon(const char *root) {
   char exe[PATH_MAX];
   const char *launcher = getenv(LAUNCHER_ENV);
@@ -232,9 +291,9 @@ static int spawn_daemon(const char *root) {
     strcat(exe, "/bin/git-fsmond");
     launcher = exe;
   }
-  if (!*root || access(launcher, X_OK) < 0) return -1;
+  int p[2];
+  if (!*root || access(launcher, X_OK) < 0 || pipe2(p, O_CLOEXEC) < 0) return -1;
   pid_t pid = fork();
-  if (pid < 0) return -1;
   if (pid == 0) {
     if (setsid() < 0) _exit(1);
     pid_t g = fork();
@@ -244,7 +303,10 @@ static int spawn_daemon(const char *root) {
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(1);
     char gd[PATH_MAX]; /* cwd is the git dir: hand the daemon an absolute GIT_DIR */
     if (getenv("GIT_DIR") && (!getcwd(gd, sizeof gd) || setenv("GIT_DIR", gd, 1) < 0)) _exit(1);
-    close_from_3();
+    /* git keeps fds 0-2 open, so the pipe is above them: as fd 3 it is all the daemon gets. */
+    if ((p[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(p[1], 3)) < 0) _exit(1);
+    if (setenv(START_FD_ENV, "3", 1) < 0) _exit(1);
+    close_from(4);
     if (chdir("/") < 0) _exit(1);
     unsetenv("NODE_EXTRA_CA_CERTS");
     sigset_t none; /* the daemon starts with default signals, like a libuv child */
@@ -254,34 +316,59 @@ static int spawn_daemon(const char *root) {
     execl(launcher, launcher, "daemon", root, (char *)NULL);
     _exit(127);
   }
-  int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+  close(p[1]); /* else the daemon's exit would not read as EOF */
+  int st = -1;
+  while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) return p[0];
+  close(p[0]);
+  return -1;
+}
+
+/* Waits up to 2 ms for the started daemon's line (see spawn_daemon). Returns 1 once it
+ * refused or died, with the reason in `why`; 0 while it may still listen. */
+static int start_failed(int *status, char *why, size_t cap) {
+  struct pollfd p = {*status, POLLIN, 0};
+  if (poll(&p, 1, 2) <= 0) return 0;
+  ssize_t n = read(*status, why, cap - 1);
+  if (n < 0 && errno == EINTR) return 0;
+  close(*status);
+  *status = -1;
+  if (n == sizeof START_OK "\n" - 1 && memcmp(why, START_OK "\n", (size_t)n) == 0) return 0;
+  if (n > 0) why[n] = '\0';
+  else strcpy(why, DIED);
+  return 1;
 }
 
 /* Nothing listens (ENOENT/ECONNREFUSED): whoever holds <gitdir>/fsmond/spawn.lock checks
  * once more and starts the daemon; everyone polls until the socket accepts, time runs out,
- * or the daemon leaves a refusal. The lock is a flock, so a holder that dies releases it. */
-static int connect_or_start(const char *root, long long wait) {
-  long long end = now_ms() + wait;
-  int lock = -1, held = 0, spawned = 0, fd;
+ * or the daemon refuses. The lock is a flock, so a holder that dies releases it. A full
+ * backlog (EAGAIN) is polled for only briefly when the daemon is muted; `*stalled` tells
+ * that it never made room. */
+static int connect_or_start(const char *root, int muted, int *stalled) {
+  long long t0 = now_ms(), end = t0 + spawn_wait_ms;
+  long long busy_end = muted ? t0 + muted_wait_ms : end;
+  int lock = -1, held = 0, spawned = 0, status = -1, failed = 0, fd;
+  char why[512];
   for (;;) {
     if ((fd = try_connect_any()) >= 0) break;
     int e = errno;
     if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN) break;
-    if (e != EAGAIN && refused_fresh()) break;
+    if (failed && e != EAGAIN) { /* connected once more after it ended: nothing listens */
+      record_refusal(why);
+      break;
+    }
+    if (e == EAGAIN ? now_ms() >= busy_end : refused_fresh()) {
+      *stalled = e == EAGAIN;
+      break;
+    }
     if (e != EAGAIN && !spawned) {
       if (held) {
-        if (spawn_daemon(root) < 0) break;
+        if ((status = spawn_daemon(root)) < 0) break;
         spawned = 1;
         continue;
       }
-      if (lock < 0) {
-        if (mkdir(STATE_DIR, 0700) < 0 && errno != EEXIST) break;
-        lock = open(SPAWN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (lock < 0) break;
-      }
+      if (lock < 0 && (!may_start() || (lock = open_spawn_lock()) < 0)) break;
       if (flock(lock, LOCK_EX | LOCK_NB) == 0) {
         held = 1;
         continue; /* try connecting once more before starting anything */
@@ -289,8 +376,10 @@ static int connect_or_start(const char *root, long long wait) {
       if (errno != EWOULDBLOCK && errno != EINTR) break;
     }
     if (now_ms() >= end) break;
-    sleep_ms(2);
+    if (status < 0) sleep_ms(2);
+    else failed = start_failed(&status, why, sizeof why);
   }
+  if (status >= 0) close(status);
   if (lock >= 0) close(lock);
   return fd;
 }
@@ -302,13 +391,14 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Sends the token, reads the answer, prints it if valid. Returns only on failure. */
-static void query(int fd, const char *tok, long long timeout) {
-  long long deadline = now_ms() + timeout;
+/* Sends the token, reads the answer, prints it if valid. Returns only on failure: 1 if the
+ * daemon sent nothing within `first_ms` (it is mute), else 0. */
+static int query(int fd, const char *tok, long long first_ms) {
+  long long first = now_ms() + first_ms, deadline = now_ms() + answer_ms;
   size_t tl = strlen(tok), np = (tl + PKT_DATA_MAX - 1) / PKT_DATA_MAX;
   size_t cap = tl + 4 * np + 4 > 131072 ? tl + 4 * np + 4 : 131072;
   char *b = malloc(cap), *q = b;
-  if (!b) return;
+  if (!b) return 0;
   for (size_t off = 0; off < tl; off += PKT_DATA_MAX) {
     size_t n = tl - off < PKT_DATA_MAX ? tl - off : PKT_DATA_MAX;
     for (int i = 3, v = (int)n + 4; i >= 0; i--, v >>= 4) q[i] = "0123456789abcdef"[v & 15];
@@ -316,7 +406,8 @@ static void query(int fd, const char *tok, long long timeout) {
     q += n + 4;
   }
   memcpy(q, "0000", 4);
-  if (write_all(fd, b, (size_t)(q + 4 - b), deadline) < 0) return;
+  /* A daemon that does not even read the request is as mute as one that does not answer. */
+  if (write_all(fd, b, (size_t)(q + 4 - b), first) < 0) return now_ms() >= first;
 
   /* b[0..o) = payload so far, b[o..n) = unparsed bytes; payloads are moved down in place. */
   size_t n = 0, o = 0;
@@ -326,14 +417,14 @@ static void query(int fd, const char *tok, long long timeout) {
       int len = 0;
       for (size_t i = 0; i < 4; i++) {
         int h = hexval(b[p + i]);
-        if (h < 0) return;
+        if (h < 0) return 0;
         len = len * 16 + h;
       }
       if (len == 0) { /* flush: the answer is complete */
-        if (o == 0 || b[0] == '\0' || !memchr(b, '\0', o)) return;
+        if (o == 0 || b[0] == '\0' || !memchr(b, '\0', o)) return 0;
         emit(b, o);
       }
-      if (len <= 4 || len > PKT_MAX) return; /* 0001-0004 (delim, end, empty) are errors */
+      if (len <= 4 || len > PKT_MAX) return 0; /* 0001-0004 (delim, end, empty) are errors */
       if (n - p < (size_t)len) break;
       memmove(b + o, b + p + 4, (size_t)len - 4);
       o += (size_t)len - 4;
@@ -342,18 +433,19 @@ static void query(int fd, const char *tok, long long timeout) {
     memmove(b + o, b + p, n - p);
     n = o + (n - p);
     if (cap - n < 65536) {
-      if (cap >= ANSWER_MAX) return;
+      if (cap >= ANSWER_MAX) return 0;
       char *nb = realloc(b, cap * 2);
-      if (!nb) return;
+      if (!nb) return 0;
       b = nb;
       cap *= 2;
     }
-    if (now_ms() >= deadline) return; /* also bounds a daemon that trickles forever */
+    long long limit = n > 0 ? deadline : first; /* the deadline also bounds a trickle */
+    if (now_ms() >= limit) return n == 0;
     ssize_t r = read(fd, b + n, cap - n);
-    if (r == 0) return; /* EOF before the flush packet */
+    if (r == 0) return 0; /* EOF before the flush packet */
     if (r < 0) {
-      if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return;
-      if (errno != EINTR && wait_fd(fd, POLLIN, deadline) < 0) return;
+      if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return 0;
+      if (errno != EINTR && wait_fd(fd, POLLIN, limit) < 0) return n == 0 && now_ms() >= first;
       continue;
     }
     n += (size_t)r;
@@ -364,13 +456,22 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || strcmp(argv[1], "2") != 0) emit("/", 1);
   const char *env = getenv(TIMEOUT_ENV);
-  long long set = env ? atoll(env) : 0, timeout = set > 0 ? set : ANSWER_MS;
+  long long set = env ? atoll(env) : 0;
+  if (set > 0) answer_ms = spawn_wait_ms = first_byte_ms = muted_wait_ms = set;
   char root[PATH_MAX];
   if (!getcwd(root, sizeof root)) root[0] = '\0';
-  if (enter_gitdir() < 0) fail();
+  int start = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* see the header: order matters */
+  if (start < 0 || enter_gitdir() < 0) fail();
+  struct stat st;
+  int muted = lstat(UNRESPONSIVE, &st) == 0, stalled = 0;
   int fd = try_connect();
   if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN))
-    fd = connect_or_start(root, set > 0 ? set : SPAWN_WAIT_MS);
-  if (fd >= 0) query(fd, argc > 2 ? argv[2] : "", timeout);
+    fd = connect_or_start(root, muted, &stalled);
+  if (fd >= 0) {
+    if (fchdir(start) < 0) fail();
+    stalled = query(fd, argc > 2 ? argv[2] : "", muted ? muted_wait_ms : first_byte_ms);
+    if (stalled && enter_gitdir() < 0) fail(); /* the marker is relative to the git dir */
+  }
+  if (stalled && !muted) mark_unresponsive();
   fail();
 }

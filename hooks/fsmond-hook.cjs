@@ -6,7 +6,10 @@
 // The shebang drops NODE_EXTRA_CA_CERTS, which costs ~45 ms per node start.
 // Differences from the C shim, forced by Node: the spawn lock is an abstract Unix socket
 // named after the git dir's dev/inode (Node has no flock; the kernel releases it when the
-// holder dies, like a flock), and the token arrives decoded as UTF-8.
+// holder dies, like a flock), the start-status pipe is a socketpair (Node makes no pipes),
+// and the token arrives decoded as UTF-8. The process never leaves the directory git started
+// it in (paths are absolute; the long-path connect steps out and back synchronously), so its
+// cwd is the worktree root when the daemon looks at it, as the daemon requires.
 
 const fs = require('node:fs');
 const net = require('node:net');
@@ -18,17 +21,27 @@ const STATE_DIR = 'fsmond';
 const POINTER = 'fsmond/socket';
 const REFUSED = 'fsmond/refused';
 const LOG = 'fsmond/daemon.log';
+const UNRESPONSIVE = 'fsmond/unresponsive';
 const REFUSED_FRESH_MS = 60_000;
 const NEVER_VALID = 'builtin:fsmond-unavailable.';
 const ANSWER_MS = 8000;
 const SPAWN_WAIT_MS = 2000;
+const FIRST_BYTE_MS = 1000;
+const MUTED_WAIT_MS = 30;
 const TIMEOUT_ENV = 'GIT_FSMOND_HOOK_TIMEOUT_MS';
 const LAUNCHER_ENV = 'GIT_FSMOND_LAUNCHER';
+const START_FD_ENV = 'GIT_FSMOND_START_FD';
+const START_OK = 'ok';
 const PKT_MAX = 65520;
 const PKT_DATA_MAX = PKT_MAX - 4;
+const DIED = 'the daemon exited before it listened; see git fsmond log';
 const envTimeout = Number.parseInt(process.env[TIMEOUT_ENV] || '', 10);
-const TIMEOUT_MS = envTimeout > 0 ? envTimeout : ANSWER_MS;
-const SPAWN_WAIT = envTimeout > 0 ? envTimeout : SPAWN_WAIT_MS;
+const wait = (ms) => (envTimeout > 0 ? envTimeout : ms);
+const TIMEOUT_MS = wait(ANSWER_MS);
+const SPAWN_WAIT = wait(SPAWN_WAIT_MS);
+const FIRST_BYTE = wait(FIRST_BYTE_MS);
+const MUTED_WAIT = wait(MUTED_WAIT_MS);
+const { O_WRONLY, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
 
 function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -145,68 +158,128 @@ function tryLock(gitdir, cb) {
   });
 }
 
+// Starts `<launcher> daemon <root>` detached; returns the stream of its start status.
 function spawnDaemon(root, gitdir) {
   const launcher = process.env[LAUNCHER_ENV] || path.join(__dirname, '..', 'bin', 'git-fsmond');
   fs.accessSync(launcher, fs.constants.X_OK);
-  const env = Object.assign({}, process.env);
+  const env = Object.assign({}, process.env, { [START_FD_ENV]: '3' });
   delete env.NODE_EXTRA_CA_CERTS;
   if (env.GIT_DIR) env.GIT_DIR = gitdir;
   const { spawn } = require('node:child_process');
   const log = openLog(gitdir);
   const child = spawn(launcher, ['daemon', root], {
     detached: true,
-    stdio: ['ignore', log, log],
+    stdio: ['ignore', log, log, 'pipe'],
     cwd: '/',
     env,
   });
   if (typeof log === 'number') fs.closeSync(log);
   child.once('error', fail);
   child.unref();
+  return child.stdio[3];
+}
+
+// Calls onFailed(reason) when the started daemon refuses (its one line is not START_OK) or
+// dies before it listens (EOF, no line).
+function watchStart(status, onFailed) {
+  let text = '';
+  status.setEncoding('utf8');
+  status.on('data', (d) => {
+    text += d;
+  });
+  status.on('error', () => {});
+  status.on('close', () => {
+    if (text !== `${START_OK}\n`) onFailed(text.split('\n')[0] || DIED);
+  });
+}
+
+// Opens `name` for writing (0600 if new), only inside a real `fsmond` directory of ours: a
+// planted symlink must not choose where we write. Throws otherwise.
+function openState(gitdir, name, flags) {
+  const st = fs.lstatSync(path.join(gitdir, STATE_DIR));
+  if (!st.isDirectory() || st.uid !== process.geteuid()) throw new Error('not our fsmond');
+  return fs.openSync(path.join(gitdir, name), O_WRONLY | O_CREAT | O_NOFOLLOW | flags, 0o600);
+}
+
+function writeState(gitdir, name, flags, text) {
+  try {
+    const fd = openState(gitdir, name, flags);
+    try {
+      fs.writeSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // best effort
+  }
 }
 
 // The daemon's log, for its stdout and stderr: a daemon that dies before its logger starts
-// (no node, a broken install) leaves its reason where `git fsmond log` looks. Only inside a
-// real `fsmond` directory of ours: a planted symlink must not choose where we write.
+// (no node, a broken install) leaves its reason where `git fsmond log` looks.
 function openLog(gitdir) {
-  const dir = path.join(gitdir, STATE_DIR);
   try {
-    try {
-      fs.mkdirSync(dir, 0o700);
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-    }
-    const st = fs.lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== process.geteuid()) return 'ignore';
-    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(path.join(gitdir, LOG), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+    return openState(gitdir, LOG, O_APPEND);
   } catch {
     return 'ignore';
   }
 }
 
+// Before the cold path creates anything: the git dir and `fsmond` must be ours. Under sudo in
+// someone else's repository that is not so, and a root-owned file there would lock its owner
+// out; git itself is just as wary of repositories that are not the user's.
+function mayStart(gitdir) {
+  const me = process.geteuid();
+  if (fs.statSync(gitdir).uid !== me) return false;
+  const dir = path.join(gitdir, STATE_DIR);
+  try {
+    fs.mkdirSync(dir, 0o700);
+  } catch (e) {
+    if (e.code !== 'EEXIST') return false;
+  }
+  const st = fs.lstatSync(dir);
+  return st.isDirectory() && st.uid === me;
+}
+
 // Nothing listens (ENOENT/ECONNREFUSED): the holder of the spawn lock checks once more and
 // starts the daemon; everyone polls until the socket accepts, time runs out, or the daemon
-// leaves a refusal.
-function connectOrStart(root, gitdir, sockPath, cb) {
-  const end = Date.now() + SPAWN_WAIT;
+// refuses. A full backlog (EAGAIN) is polled for only briefly when the daemon is muted.
+function connectOrStart(root, gitdir, sockPath, muted, cb) {
+  const t0 = Date.now();
+  const end = t0 + SPAWN_WAIT;
+  const busyEnd = muted ? t0 + MUTED_WAIT : end;
   let held = null; // the spawn lock, once we hold it
+  let checked = false;
   let spawned = false;
+  let tries = 0;
+  let failedAt = 0; // tries when the started daemon refused or died: later tries decide
+  let why = '';
   const retry = () => {
     if (Date.now() >= end) fail();
     setTimeout(attempt, 2);
   };
-  const attempt = () =>
+  const attempt = () => {
+    const n = ++tries;
     connectAny(gitdir, sockPath, (err, s) => {
       if (!err) return cb(s);
       const code = err.code;
       if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'EAGAIN') fail();
+      if (failedAt && n > failedAt && code !== 'EAGAIN') {
+        writeState(gitdir, REFUSED, O_TRUNC, `${why}\n`); // tried once more: nothing listens
+        fail();
+      }
+      if (code === 'EAGAIN' && Date.now() >= busyEnd) stalled(gitdir, muted);
       if (code !== 'EAGAIN' && refusedFresh(gitdir)) fail();
       if (code === 'EAGAIN' || spawned) return retry();
       if (held) {
         spawned = true;
-        spawnDaemon(root, gitdir);
+        watchStart(spawnDaemon(root, gitdir), (reason) => {
+          why = reason;
+          failedAt = tries;
+        });
         return attempt();
       }
+      if (!checked && !mayStart(gitdir)) fail();
+      checked = true;
       // Take the lock; holding it, try connecting once more before starting anything.
       tryLock(gitdir, (lock) => {
         held = lock;
@@ -214,7 +287,15 @@ function connectOrStart(root, gitdir, sockPath, cb) {
         else retry();
       });
     });
+  };
   attempt();
+}
+
+// The daemon accepted but never answered, or never made room in its backlog: until it
+// answers again, shims give up on it quickly.
+function stalled(gitdir, muted) {
+  if (!muted) writeState(gitdir, UNRESPONSIVE, 0, '');
+  fail();
 }
 
 function encodeRequest(token) {
@@ -227,14 +308,21 @@ function encodeRequest(token) {
   return Buffer.concat(parts);
 }
 
-function query(sock, token) {
-  setTimeout(fail, TIMEOUT_MS);
+function query(sock, token, gitdir, muted) {
+  const started = Date.now();
+  let timer = setTimeout(() => stalled(gitdir, muted), muted ? MUTED_WAIT : FIRST_BYTE);
+  let flowing = false;
   sock.on('error', fail);
   sock.on('end', fail); // EOF before the flush packet
   sock.write(encodeRequest(token));
   const payload = [];
   let pending = Buffer.alloc(0);
   sock.on('data', (data) => {
+    if (!flowing) {
+      flowing = true; // from here the whole-answer deadline bounds a trickle
+      clearTimeout(timer);
+      timer = setTimeout(fail, started + TIMEOUT_MS - Date.now());
+    }
     pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
     while (pending.length >= 4) {
       const hex = pending.toString('latin1', 0, 4);
@@ -259,10 +347,12 @@ function main() {
   const root = process.cwd();
   const gitdir = findGitdir(root);
   const sockPath = path.join(gitdir, SOCK_NAME);
+  const muted = fs.lstatSync(path.join(gitdir, UNRESPONSIVE), { throwIfNoEntry: false }) != null;
+  const ask = (s) => query(s, token, gitdir, muted);
   connect(sockPath, (err, s) => {
-    if (!err) return query(s, token);
+    if (!err) return ask(s);
     if (err.code !== 'ENOENT' && err.code !== 'ECONNREFUSED' && err.code !== 'EAGAIN') fail();
-    connectOrStart(root, gitdir, sockPath, (s2) => query(s2, token));
+    connectOrStart(root, gitdir, sockPath, muted, ask);
   });
 }
 

@@ -1,14 +1,38 @@
 /**
- * The hook shims' time limits. The daemon's own waits (first registration, cookie) must end
- * inside ANSWER_MS, so that a slow daemon answers `/` before a shim gives up on it.
+ * The hook shims' time limits. The daemon's own waits (first registration, cookie) should end
+ * inside firstByteMs: a daemon that says nothing for longer is taken for a mute one, answered
+ * `/` for and marked `unresponsive` until it answers again.
  */
 export const HOOK_LIMITS = {
   /** A started daemon must accept a connection within this. */
   spawnWaitMs: 2000,
   /** The whole answer, from sending the token to the flush packet. */
   answerMs: 8000,
-  /** Replaces both in tests. */
+  /**
+   * The first byte of the answer, from sending the token: all that a daemon which accepts and
+   * never answers (stopped, wedged, not ours) may cost a git command.
+   */
+  firstByteMs: 1000,
+  /**
+   * While LAYOUT.unresponsive exists: the wait for the first byte, and for room in a full
+   * listen backlog.
+   */
+  mutedWaitMs: 30,
+  /** Replaces every wait above in tests. */
   timeoutEnv: 'GIT_FSMOND_HOOK_TIMEOUT_MS',
   /** Program the shims start as `<launcher> daemon <root>`. */
   launcherEnv: 'GIT_FSMOND_LAUNCHER',
+} as const;
+
+/**
+ * How a daemon started by a shim tells that shim how its start went, so that a refusal or a
+ * crash ends the shim's wait at once. The shim passes the write end of a pipe as the fd number
+ * in `fdEnv` (no other fd beyond stdio). The daemon writes one line, `ready` once it listens
+ * or else the reason it refuses, and closes it; a daemon that dies closes it by exiting. A
+ * shim that reads anything but `ready`, or EOF, before the socket accepts records the line
+ * (or that the daemon died) in LAYOUT.refused.
+ */
+export const START_STATUS = {
+  fdEnv: 'GIT_FSMOND_START_FD',
+  ready: 'ok',
 } as const;

@@ -1,4 +1,4 @@
-export { HOOK_LIMITS } from './hook.js';
+export { HOOK_LIMITS, START_STATUS } from './hook.js';
 export {
   findSocket,
   LAYOUT,

@@ -9,6 +9,7 @@ import { CookieSync } from './cookies.js';
 import { type Health, type Identity, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
+import { clearUnresponsive } from './unresponsive.js';
 
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
@@ -185,6 +186,7 @@ export class Daemon {
     this.logger.log(level, msg);
 
   private async handle(req: Buffer): Promise<Reply> {
+    clearUnresponsive(this.repo.gitDir);
     const request = req.toString('latin1');
     if (request === REQUEST.quit) {
       return { payload: [], afterSend: () => void this.shutdown('quit requested', 0) };

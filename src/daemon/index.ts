@@ -11,7 +11,9 @@ import { SocketInUseError, SocketPathError } from '../ipc/index.js';
 import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
+import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
+import { clearUnresponsive } from './unresponsive.js';
 
 export type { Settings } from './settings.js';
 export { settingsFrom } from './settings.js';
@@ -34,6 +36,7 @@ export const EXIT_ALREADY_RUNNING = 3;
  */
 export async function runDaemon(opts: RunOptions): Promise<number> {
   // Before the first git call: the command that started us must not steer our git calls.
+  const startStatus = StartStatus.take(process.env);
   scrubGitEnv(process.env);
   let logger: Logger | null = null;
   try {
@@ -41,16 +44,18 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const settings = settingsFrom(await readConfig(repo.worktree));
     prepareStateDir(repo.gitDir);
     logger = loggerFor(repo.gitDir, settings, opts.logToStderr);
-    return await serve(repo, settings, logger, await preflight(repo, settings));
+    return await serve(repo, settings, logger, await preflight(repo, settings), startStatus);
   } catch (err) {
     if (!(err instanceof RepoError)) {
       logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
-      throw err;
+    } else {
+      if (isLasting(err) && recordRefusal(err.gitDir!, err.message)) {
+        logger ??= loggerFor(err.gitDir!, settingsFrom(new Map()), false);
+      }
+      logger?.toFile('error', `refusing to start: ${err.message}`);
     }
-    if (isLasting(err) && recordRefusal(err.gitDir!, err.message)) {
-      logger ??= loggerFor(err.gitDir!, settingsFrom(new Map()), false);
-    }
-    logger?.toFile('error', `refusing to start: ${err.message}`);
+    // After the refusal file: the waiting shim then records the very same line.
+    startStatus.refused((err as Error).message);
     throw err;
   }
 }
@@ -60,6 +65,7 @@ async function serve(
   settings: Settings,
   logger: Logger,
   location: SocketLocation,
+  startStatus: StartStatus,
 ): Promise<number> {
   const daemon = new Daemon(repo, settings, logger, location);
   // From here on a signal stops the daemon cleanly, even in the middle of starting.
@@ -84,6 +90,8 @@ async function serve(
     throw err;
   }
   clearRefusal(repo.gitDir);
+  clearUnresponsive(repo.gitDir);
+  startStatus.listening();
   // Keep no directory of the worktree busy, so it can be unmounted or removed ($HOME may be a
   // worktree itself, so not there either).
   process.chdir('/');

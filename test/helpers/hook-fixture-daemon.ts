@@ -8,17 +8,20 @@
  * read again for every request so a test can change it while the stand-in runs.
  * - On start it appends a `start` event to `startLog`; if the socket is live it appends
  *   `refused` and exits 1; otherwise it listens (after `startDelayMs`) and appends `listening`.
- * - Each request is appended to `requestLog` (payload and packet sizes).
+ * - Each request is appended to `requestLog` (payload, packet sizes, and the client's cwd
+ *   when the request was complete).
  * - `quit` → `0000`, unlink the socket, exit. SIGTERM → unlink, exit. Idle for `idleExitMs`
  *   (default 120 s) → exit, so a failed test leaves nothing behind for long.
  * - Other requests: by `mode`. `ok` (default): `builtin:fix.<pid>:<n>\0` in its own packet,
  *   then `/\0` if `trivial`, else each of `paths` + NUL, cut into packets of `chunk` bytes.
  *   `raw`: the bytes of `rawBase64`, then close. `close-mid`: the header packet and half of a
- *   packet, then close. `silent`: never answer.
+ *   packet, then close. `silent`: never answer. `delayMs` holds every answer back that long,
+ *   `packetDelayMs` spaces its packets (a trickle); `backlog` is the listen backlog.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { peerCredentials } from '../../src/ipc/peer.js';
 
 export interface FixtureConfig {
   mode?: 'ok' | 'raw' | 'close-mid' | 'silent';
@@ -26,6 +29,9 @@ export interface FixtureConfig {
   trivial?: boolean;
   chunk?: number;
   rawBase64?: string;
+  delayMs?: number;
+  packetDelayMs?: number;
+  backlog?: number;
   startDelayMs?: number;
   idleExitMs?: number;
   startLog?: string;
@@ -36,11 +42,14 @@ export interface FixtureConfig {
 export interface FixtureStartEvent {
   event: 'start' | 'refused' | 'listening';
   pid: number;
+  uid: number;
   argv: string[];
   cwd: string;
   gitDirEnv: string | null;
   hasExtraCaCerts: boolean;
   stdio: string[];
+  /** The start-status pipe a shim handed over: the fd named in the environment, and what it is. */
+  startFd: { env: string | null; target: string };
 }
 
 /** One line of `requestLog`. */
@@ -50,6 +59,8 @@ export interface FixtureRequest {
   payload: string;
   /** Payload size of each data packet. */
   packets: number[];
+  /** The client's working directory once its request was complete (null: unknown). */
+  cwd: string | null;
 }
 
 const SOCK_NAME = 'fsmonitor--daemon.ipc';
@@ -87,22 +98,38 @@ function packets(data: Buffer, size: number): Buffer[] {
   return out;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Where the client process is right now, by the pid the kernel recorded at connect(). */
+function cwdOf(sock: net.Socket): string | null {
+  const pid = peerCredentials(sock)?.pid;
+  try {
+    return pid ? fs.readlinkSync(`/proc/${pid}/cwd`) : null;
+  } catch {
+    return null;
+  }
+}
+
 function startEvent(event: FixtureStartEvent['event']): FixtureStartEvent {
-  const stdio = [0, 1, 2].map((fd) => {
+  const target = (fd: number) => {
     try {
       return fs.readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
       return 'closed';
     }
-  });
+  };
+  const stdio = [0, 1, 2].map(target);
+  const startFd = process.env.GIT_FSMOND_START_FD ?? null;
   return {
     event,
     pid: process.pid,
+    uid: process.getuid?.() ?? -1,
     argv: process.argv.slice(2),
     cwd: process.cwd(),
     gitDirEnv: process.env.GIT_DIR ?? null,
     hasExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS !== undefined,
     stdio,
+    startFd: { env: startFd, target: startFd ? target(Number(startFd)) : 'none' },
   };
 }
 
@@ -161,7 +188,7 @@ async function main(): Promise<void> {
         if (len === 0) {
           pending = Buffer.alloc(0);
           sock.removeAllListeners('data');
-          answer(sock, Buffer.concat(payload), sizes);
+          void answer(sock, Buffer.concat(payload), sizes, cwdOf(sock));
           return;
         }
         if (!(len > 4) || pending.length < len) return;
@@ -172,12 +199,13 @@ async function main(): Promise<void> {
     });
   });
 
-  const answer = (sock: net.Socket, request: Buffer, sizes: number[]) => {
+  const answer = async (sock: net.Socket, request: Buffer, sizes: number[], cwd: string | null) => {
     const cfg = readConfig();
     appendLine(cfg.requestLog, {
       pid: process.pid,
       payload: request.toString('latin1'),
       packets: sizes,
+      cwd,
     } satisfies FixtureRequest);
     if (request.toString('latin1') === 'quit') {
       sock.end('0000', () => bye(0));
@@ -186,6 +214,7 @@ async function main(): Promise<void> {
     }
     const mode = cfg.mode ?? 'ok';
     if (mode === 'silent') return;
+    if (cfg.delayMs) await sleep(cfg.delayMs);
     if (mode === 'raw') {
       sock.end(Buffer.from(cfg.rawBase64 ?? '', 'base64'));
       return;
@@ -202,7 +231,17 @@ async function main(): Promise<void> {
       return;
     }
     const chunk = Math.max(1, Math.min(cfg.chunk ?? 65516, 65516));
-    sock.end(Buffer.concat([header, ...packets(body, chunk), Buffer.from('0000')]));
+    const all = [header, ...packets(body, chunk), Buffer.from('0000')];
+    if (!cfg.packetDelayMs) {
+      sock.end(Buffer.concat(all));
+      return;
+    }
+    for (const p of all) {
+      if (sock.destroyed) return;
+      sock.write(p);
+      await sleep(cfg.packetDelayMs);
+    }
+    sock.end();
   };
 
   try {
@@ -210,7 +249,7 @@ async function main(): Promise<void> {
   } catch {
     // none
   }
-  server.listen(SOCK_NAME, () => {
+  server.listen({ path: SOCK_NAME, backlog: first.backlog ?? 511 }, () => {
     appendLine(first.startLog, { ...startEv, event: 'listening' });
     touch();
   });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
@@ -20,8 +21,10 @@ import {
   SOCK_NAME,
   shimEnv,
   shims,
+  sleep,
   startDaemon,
   UNAVAILABLE,
+  waitFor,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
 
@@ -165,6 +168,9 @@ for (const shim of shims()) {
         assertClean(r);
         assert.equal(r.text, `builtin:fix.${pid}:1\0p\0`);
         assert.equal(requests(launcher).length, 1);
+        // The daemon judges a query by the querier's cwd: the shim must be back where git
+        // started it, not in the git dir it connected from.
+        assert.equal(requests(launcher)[0]?.cwd, fs.realpathSync(repo.root));
         // Nothing landed at a truncated path next to the git dir or in the worktree
         // (docs/linux-watching.md#t12).
         assert.deepEqual(
@@ -233,6 +239,109 @@ for (const shim of shims()) {
       const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env, hangMs: 20_000 });
       assertClean(r);
       assert.equal(r.text, `builtin:fix.${pid}:1\0s\0`);
+    });
+
+    describe('a daemon that accepts and does not answer (the real limits)', () => {
+      /** A running stand-in, with the state dir the real daemon would have made. */
+      async function muteSetup(cfg: FixtureConfig) {
+        const ctx = await setup(cfg);
+        fs.mkdirSync(path.join(ctx.repo.gitdir, 'fsmond'), { mode: 0o700 });
+        delete ctx.shimEnv.GIT_FSMOND_HOOK_TIMEOUT_MS;
+        const marker = path.join(ctx.repo.gitdir, 'fsmond', 'unresponsive');
+        const shimRun = () => run(shim, ['2', 'tok'], { cwd: ctx.repo.root, env: ctx.shimEnv });
+        return { ...ctx, marker, shimRun };
+      }
+
+      it('gives up, leaves the marker, then gives up at once while it exists', T, async () => {
+        const { launcher, pid, marker, shimRun } = await muteSetup({ mode: 'silent' });
+        assertUnavailable(await shimRun());
+        const st = fs.lstatSync(marker);
+        assert.ok(st.isFile());
+        assert.equal(st.mode & 0o777, 0o600);
+        // Now an answer 200 ms late: the marker means the shim no longer waits that long...
+        launcher.configure({ paths: ['late'], delayMs: 200 });
+        assertUnavailable(await shimRun());
+        assert.ok(fs.existsSync(marker));
+        // ...and once it is gone (the daemon removes it when it answers), it does again.
+        fs.rmSync(marker);
+        const r = await shimRun();
+        assertClean(r);
+        assert.match(r.text, new RegExp(`^builtin:fix\\.${pid}:\\d+\\0late\\0$`));
+        assert.equal(fs.existsSync(marker), false);
+      });
+
+      it('takes a trickling answer whole: the first byte ends that wait', T, async () => {
+        const paths = ['a', 'b', 'c', 'd', 'e'];
+        // Seven writes 300 ms apart: the whole answer takes far longer than the first byte.
+        const { pid, marker, shimRun } = await muteSetup({ paths, chunk: 2, packetDelayMs: 300 });
+        const r = await shimRun();
+        assertClean(r);
+        assert.equal(r.text, `builtin:fix.${pid}:1\0a\0b\0c\0d\0e\0`);
+        assert.equal(fs.existsSync(marker), false);
+      });
+
+      it('writes the marker only into a real fsmond directory', T, async () => {
+        const { repo, marker, shimRun } = await muteSetup({ mode: 'silent' });
+        const elsewhere = path.join(path.dirname(repo.root), 'elsewhere');
+        fs.mkdirSync(elsewhere);
+        fs.rmSync(path.dirname(marker), { recursive: true });
+        fs.symlinkSync(elsewhere, path.dirname(marker));
+        assertUnavailable(await shimRun());
+        assert.deepEqual(fs.readdirSync(elsewhere), []);
+      });
+
+      it('waits for room in a full backlog only briefly while the marker exists', T, async () => {
+        const { repo, pid, marker, shimRun } = await muteSetup({ paths: ['q'], backlog: 1 });
+        const fillers: net.Socket[] = [];
+        /** Stops the stand-in and queues connections until the kernel refuses one (EAGAIN). */
+        const stopAndFill = async () => {
+          process.kill(pid, 'SIGSTOP');
+          await waitFor('the stand-in to stop', () =>
+            /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')),
+          );
+          for (let i = 0; i < 50; i++) {
+            const s = net.connect(path.join(repo.gitdir, SOCK_NAME));
+            s.on('error', () => {});
+            const ok = await new Promise<boolean>((resolve) => {
+              s.once('connect', () => resolve(true));
+              s.once('error', () => resolve(false));
+            });
+            if (!ok) return;
+            fillers.push(s);
+          }
+          throw new Error('the backlog never filled');
+        };
+        /** Runs the shim and lets the stand-in go on after `ms`. */
+        const runReleasedAfter = async (ms: number) => {
+          const timer = setTimeout(() => process.kill(pid, 'SIGCONT'), ms);
+          try {
+            return await shimRun();
+          } finally {
+            clearTimeout(timer);
+            process.kill(pid, 'SIGCONT');
+          }
+        };
+        try {
+          await stopAndFill();
+          fs.writeFileSync(marker, '');
+          // Room comes 1.5 s later: too late for a muted daemon.
+          assertUnavailable(await runReleasedAfter(1500));
+          fs.rmSync(marker);
+          await sleep(100);
+          await stopAndFill();
+          // Without the marker the shim waits for it.
+          const r = await runReleasedAfter(300);
+          assertClean(r);
+          assert.match(r.text, /^builtin:fix\.\d+:\d+\0q\0$/);
+          // A backlog that stays full for the whole start budget marks the daemon.
+          await stopAndFill();
+          assertUnavailable(await runReleasedAfter(60_000));
+          assert.ok(fs.existsSync(marker), 'no marker after a backlog that never moved');
+        } finally {
+          process.kill(pid, 'SIGCONT');
+          for (const s of fillers) s.destroy();
+        }
+      });
     });
   });
 }

@@ -4,13 +4,17 @@
  * The stand-in (test/helpers/hook-fixture-daemon.ts) logs every start to a file.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
+  killDaemons,
   type Launcher,
   type Layout,
+  makeRepo,
   type Repo,
   requests,
   runShim as run,
@@ -24,6 +28,7 @@ import {
   UNAVAILABLE,
   waitFor,
   waitGone,
+  writeLauncher,
   writeScript,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
@@ -31,6 +36,9 @@ import { HookScratch } from '../helpers/hook-scratch.js';
 const T = { timeout: 120_000 };
 /** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
 const SLOW_OK = { GIT_FSMOND_HOOK_TIMEOUT_MS: '20000' };
+/** A start budget above the hang guard: a shim that waited it out would be reported as hung. */
+const PATIENT = { GIT_FSMOND_HOOK_TIMEOUT_MS: '60000' };
+const NOBODY = 65534;
 /** Set in the shim's environment; the daemon must not get it (docs/linux-watching.md, trap T1). */
 const CA = process.env.NODE_EXTRA_CA_CERTS || '/etc/ssl/certs/ca-certificates.crt';
 
@@ -85,6 +93,8 @@ for (const shim of shims()) {
         assert.equal(ev.gitDirEnv, null);
         const log = path.join(fs.realpathSync(repo.gitdir), 'fsmond', 'daemon.log');
         assert.deepEqual(ev.stdio, ['/dev/null', log, log]);
+        assert.equal(ev.startFd.env, '3');
+        assert.match(ev.startFd.target, /^(pipe|socket):\[\d+\]$/);
         assert.equal(fs.statSync(log).mode & 0o777, 0o600);
         if (shim.name === 'C') {
           // The flock lives here (the Node shim locks an abstract socket instead).
@@ -212,21 +222,138 @@ for (const shim of shims()) {
       assert.match(text, /^node: not found \(\d+\)\n$/);
     });
 
-    it('a planted fsmond symlink is not followed for the log', T, async () => {
+    it(
+      'a planted fsmond symlink: / at once, nothing started or written through it',
+      T,
+      async () => {
+        const { dir, repo, launcher, env } = setup();
+        const elsewhere = path.join(dir, 'elsewhere');
+        fs.mkdirSync(elsewhere);
+        fs.symlinkSync(elsewhere, path.join(repo.gitdir, 'fsmond'));
+        assertUnavailable(
+          await run(shim, ['2', 'tok'], { cwd: repo.root, env: { ...env, ...PATIENT } }),
+        );
+        assert.deepEqual(starts(launcher), []);
+        assert.deepEqual(fs.readdirSync(elsewhere), []);
+      },
+    );
+
+    it('a daemon that refuses on the start pipe: / at once, its reason recorded', T, async () => {
       const { dir, repo, env } = setup();
-      const elsewhere = path.join(dir, 'elsewhere');
-      fs.mkdirSync(elsewhere);
-      fs.symlinkSync(elsewhere, path.join(repo.gitdir, 'fsmond'));
-      const ran = path.join(dir, 'ran');
-      const script = writeScript(dir, 'talker', `echo hello >&2; echo x > '${ran}'; exit 0`);
-      assertUnavailable(
-        await run(shim, ['2', 'tok'], {
-          cwd: repo.root,
-          env: { ...env, GIT_FSMOND_LAUNCHER: script, GIT_FSMOND_HOOK_TIMEOUT_MS: '1500' },
-        }),
+      const count = path.join(dir, 'starts');
+      const script = writeScript(
+        dir,
+        'refuser',
+        `echo x >> '${count}'; echo 'no place for a daemon (test)' >&$GIT_FSMOND_START_FD; exit 1`,
       );
-      await waitFor('the launcher to run', () => fs.existsSync(ran) || undefined);
-      assert.equal(fs.existsSync(path.join(elsewhere, 'daemon.log')), false);
+      const patient = { ...env, ...PATIENT, GIT_FSMOND_LAUNCHER: script };
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: repo.root, env: patient }));
+      const refused = path.join(repo.gitdir, 'fsmond', 'refused');
+      assert.equal(fs.readFileSync(refused, 'utf8'), 'no place for a daemon (test)\n');
+      assert.equal(fs.statSync(refused).mode & 0o777, 0o600);
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: repo.root, env: patient }));
+      assert.equal(fs.readFileSync(count, 'utf8'), 'x\n', 'started again while refused');
+    });
+
+    it('a daemon that dies before it listens, without a word: / at once, recorded', T, async () => {
+      const { dir, repo, env } = setup();
+      const count = path.join(dir, 'starts');
+      const script = writeScript(dir, 'dier', `echo x >> '${count}'; exit 3`);
+      const patient = { ...env, ...PATIENT, GIT_FSMOND_LAUNCHER: script };
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: repo.root, env: patient }));
+      assert.match(
+        fs.readFileSync(path.join(repo.gitdir, 'fsmond', 'refused'), 'utf8'),
+        /^the daemon exited before it listened; see git fsmond log\n$/,
+      );
+      assertUnavailable(await run(shim, ['2', 'tok'], { cwd: repo.root, env: patient }));
+      assert.equal(fs.readFileSync(count, 'utf8'), 'x\n', 'started again while refused');
+    });
+
+    it('`ok` on the start pipe is no refusal: the shim goes on to the socket', T, async () => {
+      const { dir, repo, launcher, env } = setup({ paths: ['k'], startDelayMs: 300 });
+      const script = writeScript(
+        dir,
+        'early-ok',
+        `echo ok >&$GIT_FSMOND_START_FD; exec '${launcher.path}' "$@"`,
+      );
+      const r = await run(shim, ['2', 'tok'], {
+        cwd: repo.root,
+        env: { ...env, GIT_FSMOND_LAUNCHER: script },
+      });
+      const [ev] = listening(launcher);
+      assert.ok(ev, 'the stand-in never listened');
+      assertAnswerFrom(r, ev.pid, 'k\0');
+      assert.equal(fs.existsSync(path.join(repo.gitdir, 'fsmond', 'refused')), false);
+    });
+
+    describe('repositories that are not ours (root runs the shim here)', {
+      skip: process.getuid?.() === 0 ? false : 'needs root to give files to another user',
+    }, () => {
+      it('a git dir of another user: / at once, nothing created, nothing started', T, async () => {
+        const { repo, launcher, env } = setup();
+        fs.chownSync(repo.gitdir, NOBODY, NOBODY);
+        assertUnavailable(
+          await run(shim, ['2', 'tok'], { cwd: repo.root, env: { ...env, ...PATIENT } }),
+        );
+        assert.deepEqual(fs.readdirSync(repo.gitdir), []);
+        assert.deepEqual(starts(launcher), []);
+      });
+
+      it("a daemon already serving another user's git dir is still asked", T, async () => {
+        const { repo, launcher, env } = setup({ paths: ['served'] });
+        const pid = await startDaemon(repo, launcher);
+        fs.chownSync(repo.gitdir, NOBODY, NOBODY);
+        assertAnswerFrom(await run(shim, ['2', 'tok'], { cwd: repo.root, env }), pid, 'served\0');
+      });
+
+      it('an fsmond of another user: / at once, nothing started or created there', T, async () => {
+        const { repo, launcher, env } = setup();
+        const state = path.join(repo.gitdir, 'fsmond');
+        fs.mkdirSync(state, { mode: 0o700 });
+        fs.chownSync(state, NOBODY, NOBODY);
+        assertUnavailable(
+          await run(shim, ['2', 'tok'], { cwd: repo.root, env: { ...env, ...PATIENT } }),
+        );
+        assert.deepEqual(fs.readdirSync(state), []);
+        assert.deepEqual(starts(launcher), []);
+      });
+
+      it("root's spawn.lock left in a user's fsmond does not stop that user", T, async (t) => {
+        if (spawnSync('setpriv', ['--version']).status !== 0) {
+          t.skip('setpriv is missing: cannot run the shim as another user');
+          return;
+        }
+        // Everything here must be reachable by the user, so not under the 0700 scratch dir.
+        const top = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-sudo-'));
+        fs.chmodSync(top, 0o755);
+        const launcher = writeLauncher(top, { paths: ['mine'] });
+        try {
+          const repo = makeRepo(top);
+          const state = path.join(repo.gitdir, 'fsmond');
+          fs.mkdirSync(state, { mode: 0o700 });
+          spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, top]);
+          fs.writeFileSync(path.join(state, 'spawn.lock'), '', { mode: 0o600 }); // root's
+          const asUser = writeScript(
+            top,
+            'as-user',
+            `exec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups '${shim.path}' "$@"`,
+          );
+          const r = await run({ ...shim, path: asUser }, ['2', 'tok'], {
+            cwd: repo.root,
+            env: shimEnv(repo, { GIT_FSMOND_LAUNCHER: launcher.path, ...SLOW_OK }),
+          });
+          const [ev] = listening(launcher);
+          assert.ok(ev, `the stand-in never listened: ${r.text}`);
+          assert.equal(ev.uid, NOBODY);
+          assertAnswerFrom(r, ev.pid, 'mine\0');
+          if (shim.name === 'C') {
+            assert.equal(fs.statSync(path.join(state, 'spawn.lock')).uid, NOBODY);
+          }
+        } finally {
+          killDaemons(launcher);
+          fs.rmSync(top, { recursive: true, force: true });
+        }
+      });
     });
 
     it(

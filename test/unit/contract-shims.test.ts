@@ -8,6 +8,7 @@ import {
   LAYOUT,
   NEVER_VALID_ID_PREFIX,
   REFUSED_FRESH_MS,
+  START_STATUS,
 } from '../../src/contract/index.js';
 
 /** What both shims must spell exactly as src/contract/ does. */
@@ -18,11 +19,16 @@ const EXPECTED: Record<string, string | number> = {
   POINTER: inState(LAYOUT.socketPointer),
   REFUSED: inState(LAYOUT.refused),
   LOG: inState(LAYOUT.log),
+  UNRESPONSIVE: inState(LAYOUT.unresponsive),
   NEVER_VALID: `builtin:${NEVER_VALID_ID_PREFIX.shim}`,
   ANSWER_MS: HOOK_LIMITS.answerMs,
   SPAWN_WAIT_MS: HOOK_LIMITS.spawnWaitMs,
+  FIRST_BYTE_MS: HOOK_LIMITS.firstByteMs,
+  MUTED_WAIT_MS: HOOK_LIMITS.mutedWaitMs,
   TIMEOUT_ENV: HOOK_LIMITS.timeoutEnv,
   LAUNCHER_ENV: HOOK_LIMITS.launcherEnv,
+  START_FD_ENV: START_STATUS.fdEnv,
+  START_OK: START_STATUS.ready,
 };
 
 function literal(raw: string): string | number {
