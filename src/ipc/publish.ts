@@ -64,8 +64,10 @@ export async function clearSocketPath(socketPath: string): Promise<void> {
  * delete whatever has that name in the cwd of the moment. So we bind a private temporary name
  * in the same directory, chmod it, hard-link it to `socketPath` (link fails with EEXIST rather
  * than replace anything) and unlink the temporary name. libuv's later unlink then hits nothing.
- * A bonus: the socket is never visible with the umask's permissions, and never bound without
- * listening (git's window where clients get ECONNREFUSED).
+ * It is bound under a private umask: until the chmod, the temporary name would otherwise carry
+ * the caller's umask (0777 under umask 000), and a connect() that lands in that window stays
+ * connected whatever the mode becomes. It is also never bound without listening (git's window
+ * where clients get ECONNREFUSED).
  */
 export async function publishSocket(
   server: net.Server,
@@ -132,12 +134,16 @@ function listen(server: net.Server, absPath: string, backlog: number): Promise<v
     };
     server.once('error', onError);
     server.once('listening', onListening);
+    // bind(2) runs synchronously inside listen(), so the umask is ours for exactly that call.
+    const saved = process.umask(0o077);
     try {
       withSocketAddress(absPath, (address) => server.listen({ path: address, backlog }));
     } catch (err) {
       server.off('error', onError);
       server.off('listening', onListening);
       reject(err);
+    } finally {
+      process.umask(saved);
     }
   });
 }
