@@ -3,14 +3,10 @@ import type { Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import path from 'node:path';
+import type { FileIdentity } from '../sys/identity.js';
 import { connectSocket, errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
 import { withSocketAddress } from './socket-path.js';
-
-export interface FileIdentity {
-  ino: number;
-  dev: number;
-}
 
 /**
  * Makes room at `socketPath` (caller holds `<socketPath>.lock`). Only a dead socket is removed:

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { REQUEST } from '../../src/contract/index.js';
+import { type DaemonStatus, REQUEST } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
   enableMonitor,
@@ -92,13 +92,10 @@ export function makeBigRepo(parent: string, files: Record<string, string>): stri
 }
 
 /** The daemon's status snapshot from the socket at `sock`, or null. */
-export async function statusAt(
-  sock: string,
-  timeoutMs = 5000,
-): Promise<Record<string, unknown> | null> {
+export async function statusAt(sock: string, timeoutMs = 5000): Promise<DaemonStatus | null> {
   try {
     const raw = await sendRequest(sock, Buffer.from(REQUEST.status), { timeoutMs });
-    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    return JSON.parse(raw.toString('utf8')) as DaemonStatus;
   } catch {
     return null;
   }
@@ -210,12 +207,21 @@ export function logOf(wt: string): string {
   return readLog(gitDirOf(wt));
 }
 
-/** Sends `token` and returns the answer's token and paths (`['/']` when trivial). */
+/**
+ * Sends `token` from the root of the worktree the daemon at `sock` serves, as git does, and
+ * returns the answer's token and paths (`['/']` when trivial).
+ */
 export async function query(
   sock: string,
   token: string,
 ): Promise<{ token: string; paths: string[] }> {
-  const raw = (await sendRequest(sock, Buffer.from(token, 'latin1'), { timeoutMs: 15_000 }))
+  const worktree = (await statusAt(sock, 15_000))?.worktree;
+  const raw = (
+    await sendRequest(sock, Buffer.from(token, 'latin1'), {
+      timeoutMs: 15_000,
+      ...(worktree ? { fromDir: worktree } : {}),
+    })
+  )
     .toString('latin1')
     .split('\0');
   return { token: raw[0]!, paths: raw.slice(1, -1) };
