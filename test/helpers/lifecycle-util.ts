@@ -151,22 +151,25 @@ export class Tracked {
     return dir;
   }
 
-  spawn(wt: string, opts: { foreground?: boolean } = {}): DaemonProc {
+  spawn(wt: string, opts: { foreground?: boolean; env?: NodeJS.ProcessEnv } = {}): DaemonProc {
     const d = spawnDaemon(wt, opts);
     this.daemons.push(d);
     return d;
   }
 
   /** A daemon for `wt` once it serves `wt`'s socket and watches (hang guard `ms`). */
-  async serve(wt: string, opts: { foreground?: boolean; ms?: number } = {}): Promise<DaemonProc> {
-    const d = this.spawn(wt, { foreground: opts.foreground });
+  async serve(
+    wt: string,
+    opts: { foreground?: boolean; ms?: number; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<DaemonProc> {
+    const d = this.spawn(wt, { foreground: opts.foreground, env: opts.env });
     await waitServing(d, socketOf(wt), opts.ms);
     return d;
   }
 
   /** Starts a foreground daemon in `dir` that must refuse; returns its one stderr line. */
-  async refusal(dir: string): Promise<string> {
-    const d = this.spawn(dir, { foreground: true });
+  async refusal(dir: string, env?: NodeJS.ProcessEnv): Promise<string> {
+    const d = this.spawn(dir, { foreground: true, env });
     const e = await exitAfter(d, Date.now());
     assert.equal(e.code, 1, d.stderr());
     const lines = d.stderr().split('\n').filter(Boolean);
