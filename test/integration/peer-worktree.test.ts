@@ -4,15 +4,17 @@
  * with a token no epoch accepts, so neither it nor A's next git command trusts what it wrote.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { NEVER_VALID_ID_PREFIX } from '../../src/contract/index.js';
+import { NEVER_VALID_ID_PREFIX, REQUEST, TRIVIAL_REASON } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
+  daemonStatus,
   GIT_ENV,
   git,
+  LAUNCHER,
   makeRepo,
   ROOT,
   socketOf,
@@ -21,6 +23,7 @@ import {
   statusWithMonitor,
   stopDaemon,
   tempDir,
+  waitFor,
 } from '../helpers/git.js';
 
 const FILES = { 'README.md': 'hello\n', 'src/a.txt': 'a\n', 'src/deep/b.txt': 'b\n' };
@@ -108,4 +111,30 @@ test('a query from a process in another directory gets / and a token that is nev
     assert.equal(rest, '');
     assert.ok(got?.startsWith(`builtin:${NEVER_VALID_ID_PREFIX.daemon}`), got);
   }
+});
+
+test('a daemon that cannot place its client (another pid namespace) answers / never valid', async (t) => {
+  const c = makeRepo({ files: FILES });
+  const args = ['--pid', '--fork', '--mount-proc', LAUNCHER, 'daemon', c];
+  if (spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status !== 0) {
+    return t.skip('cannot make a pid namespace here (unshare --pid needs root or user namespaces)');
+  }
+  const d = spawn('unshare', args, { env: GIT_ENV, stdio: 'ignore' });
+  const exited = new Promise((r) => d.once('exit', r));
+  // Not stopDaemon: the pid in its status is one of the namespace's.
+  t.after(async () => {
+    await sendRequest(socketOf(c), Buffer.from(REQUEST.quit)).catch(() => {});
+    await exited;
+  });
+  await waitFor(
+    'the namespaced daemon to watch',
+    async () => (await daemonStatus(c))?.watching === true,
+  );
+  assert.notEqual((await daemonStatus(c))?.pid, d.pid, 'it runs under another pid');
+  const raw = await sendRequest(socketOf(c), Buffer.from('0'), { fromDir: c });
+  const [token, slash] = raw.toString('latin1').split('\0');
+  assert.equal(slash, '/');
+  assert.ok(token?.startsWith(`builtin:${NEVER_VALID_ID_PREFIX.daemon}`), token);
+  assert.equal((await daemonStatus(c))?.lastTrivialReason, TRIVIAL_REASON.unknownAsker);
+  assert.equal(git(c, STATUS), statusOracle(c));
 });
