@@ -73,7 +73,7 @@ export class BuiltinMonitor implements Monitor {
       if (child.exitCode !== null)
         throw new Error(`git fsmonitor--daemon exited with ${child.exitCode}`);
     };
-    return pollSocket(t0, this.sock, alive, 600_000);
+    return pollSocket(t0, this.sock, this.opts.root, alive, 600_000);
   }
 
   memory() {
@@ -81,7 +81,7 @@ export class BuiltinMonitor implements Monitor {
   }
 
   query(token: string): Promise<QueryResult> {
-    return timedRequest(this.sock, token);
+    return timedRequest(this.sock, this.opts.root, token);
   }
 
   hookArgs(): null {

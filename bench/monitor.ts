@@ -82,13 +82,15 @@ export interface Monitor {
   notes(): string[];
 }
 
+/** Asks from `root`, as git does: a daemon answers a token only to a client there. */
 export async function timedRequest(
   sock: string,
+  root: string,
   token: string,
   timeoutMs = 120_000,
 ): Promise<QueryResult> {
   const t0 = performance.now();
-  const raw = await sendRequest(sock, Buffer.from(token, 'latin1'), { timeoutMs });
+  const raw = await sendRequest(sock, Buffer.from(token, 'latin1'), { timeoutMs, fromDir: root });
   const ms = performance.now() - t0;
   return { ...parseAnswer(raw), ms };
 }
@@ -139,6 +141,7 @@ const NEVER_VALID = /^builtin:(pending|fsmond-unavailable)\./;
 export function pollSocket(
   t0: number,
   sock: string,
+  root: string,
   alive: () => void,
   timeoutMs: number,
 ): Promise<StartTiming> {
@@ -147,7 +150,7 @@ export function pollSocket(
     async (token) => {
       alive();
       try {
-        return await timedRequest(sock, token);
+        return await timedRequest(sock, root, token);
       } catch (err) {
         if (
           err instanceof IpcClientError &&
@@ -254,7 +257,7 @@ export class FsmondMonitor implements Monitor {
     const alive = () => {
       if (exited !== null) throw new Error(`daemon exited with ${exited} while starting`);
     };
-    return pollSocket(t0, this.sock, alive, 300_000);
+    return pollSocket(t0, this.sock, this.opts.root, alive, 300_000);
   }
 
   memory() {
@@ -262,7 +265,7 @@ export class FsmondMonitor implements Monitor {
   }
 
   query(token: string): Promise<QueryResult> {
-    return timedRequest(this.sock, token);
+    return timedRequest(this.sock, this.opts.root, token);
   }
 
   hookArgs(token: string): string[] {

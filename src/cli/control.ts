@@ -1,18 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { findSocket, REQUEST, stateFile } from '../contract/index.js';
+import { type DaemonStatus, findSocket, REQUEST, stateFile } from '../contract/index.js';
 import { ownStateDir, settingsFrom } from '../daemon/index.js';
 import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
 import { sendRequest, socketState } from '../ipc/index.js';
 import { CliError, LAUNCHER } from './common.js';
 
+export type { DaemonStatus } from '../contract/index.js';
 export { CliError, LAUNCHER, PACKAGE_ROOT } from './common.js';
-
-export type DaemonStatus = Record<string, unknown> & {
-  pid: number;
-  watching: boolean;
-  watchedDirectories: number;
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +56,10 @@ export async function fetchStatus(repo: RepoInfo, timeoutMs = 3000): Promise<Dae
 export async function request(repo: RepoInfo, payload: string): Promise<Buffer> {
   const socket = socketOf(repo);
   try {
-    return await sendRequest(socket, Buffer.from(payload, 'utf8'), { timeoutMs: 10_000 });
+    return await sendRequest(socket, Buffer.from(payload, 'utf8'), {
+      timeoutMs: 10_000,
+      fromDir: repo.worktree,
+    });
   } catch (err) {
     if ((await socketState(socket)) !== 'listening') throw notRunning(repo);
     throw new CliError(

@@ -7,4 +7,5 @@ export {
   stateDirFor,
   stateFile,
 } from './layout.js';
+export { type DaemonStatus, TRIVIAL_REASON, type TrivialReason } from './status.js';
 export { NEVER_VALID_ID_PREFIX, REQUEST } from './wire.js';

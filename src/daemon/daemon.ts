@@ -1,35 +1,45 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { REQUEST, stateDirFor, stateFile } from '../contract/index.js';
+import { type DaemonStatus, stateDirFor, stateFile } from '../contract/index.js';
 import type { RepoInfo, SocketLocation } from '../git/index.js';
-import { type IpcServer, type Reply, startServer } from '../ipc/index.js';
-import { type Answer, Journal } from '../journal/index.js';
-import { createWatcher, type Watcher } from '../watch/index.js';
+import { type IpcServer, startServer, unlinkIfSame } from '../ipc/index.js';
+import { Journal } from '../journal/index.js';
+import { type FileIdentity, identityOf } from '../sys/identity.js';
+import {
+  type CreateWatcherOptions,
+  createWatcher,
+  type Watcher,
+  type WatcherOptions,
+} from '../watch/index.js';
 import { CookieSync } from './cookies.js';
-import { type Health, type Identity, startHealthChecks } from './health.js';
+import { type Health, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
+import { Requests } from './requests.js';
 import type { Settings } from './settings.js';
-import { clearUnresponsive } from './unresponsive.js';
 
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
 
 const toBytes = (p: string) => Buffer.from(p, 'utf8').toString('latin1');
 
+export interface DaemonOptions {
+  /** Makes the watcher (default: the configured backend); tests pass a fake one. */
+  createWatcher?: (opts: WatcherOptions & Pick<CreateWatcherOptions, 'backend'>) => Watcher;
+}
+
 export class Daemon {
   readonly socketPath: string;
   private readonly journal: Journal;
   private readonly cookies: CookieSync;
+  private readonly requests: Requests;
   private watcher: Watcher | null = null;
   private server: IpcServer | null = null;
   private health: Health | null = null;
   /** Our socket and pointer files: only these are ever removed, and only if still ours. */
-  private socketId: Identity | null = null;
-  private pointerId: Identity | null = null;
+  private socketId: FileIdentity | null = null;
+  private pointerId: FileIdentity | null = null;
   private starting: Promise<void> | null = null;
-  private readyWaiters: Array<() => void> = [];
-  private readonly startedAt = Date.now();
-  private stats = { queries: 0, lastAnswerMs: 0, lastTrivialReason: '', lastError: '' };
+  private lastSyncError: string | null = null;
   private exiting: Promise<void> | null = null;
   private resolveExit!: (code: number) => void;
   /** Resolves with the process exit code once the daemon has stopped. */
@@ -42,6 +52,7 @@ export class Daemon {
     private readonly settings: Settings,
     private readonly logger: Logger,
     private readonly location: SocketLocation,
+    private readonly options: DaemonOptions = {},
   ) {
     this.socketPath = location.path;
     this.journal = new Journal({
@@ -53,6 +64,18 @@ export class Daemon {
       settings.cookieTimeoutMs,
       () => this.watcher?.rewatchCookieDir(),
     );
+    this.requests = new Requests({
+      repo,
+      socketPath: this.socketPath,
+      journal: this.journal,
+      cookies: this.cookies,
+      readyTimeoutMs: settings.readyTimeoutMs,
+      watcher: () => this.watcher,
+      stopping: () => this.exiting !== null,
+      shutdown: (reason) => void this.shutdown(reason, 0),
+      lastError: () => this.lastSyncError,
+      log: this.log,
+    });
   }
 
   /**
@@ -67,7 +90,7 @@ export class Daemon {
   private async doStart(): Promise<void> {
     this.server = await startServer({
       socketPath: this.socketPath,
-      handler: (req) => this.handle(req),
+      handler: (req, peer) => this.requests.handle(req, peer),
       maxRequestBytes: this.settings.maxRequestBytes,
       requestTimeoutMs: this.settings.requestTimeoutMs,
       onStolen: () =>
@@ -77,7 +100,7 @@ export class Daemon {
         ),
       log: this.log,
     });
-    this.socketId = lstatIdentity(this.socketPath);
+    this.socketId = identityOf(this.socketPath, { follow: false });
     if (this.exiting) return; // a signal while claiming the socket: shutdown closes it
     try {
       if (this.location.relocated) this.writePointer();
@@ -99,7 +122,7 @@ export class Daemon {
   }
 
   private createWatcher(): Watcher {
-    return createWatcher({
+    return (this.options.createWatcher ?? createWatcher)({
       backend: this.settings.backend,
       root: toBytes(this.repo.worktree),
       gitDir: toBytes(this.repo.gitDir),
@@ -111,7 +134,7 @@ export class Daemon {
           if (b.cookies.length) this.cookies.seen(b.cookies);
         },
         onSyncLost: (reason) => {
-          this.stats.lastError = reason;
+          this.lastSyncError = reason;
           this.log('warn', `sync lost (${reason}): answering / until watching is complete`);
           this.journal.invalidate();
           this.cookies.abortAll();
@@ -122,7 +145,7 @@ export class Daemon {
             'info',
             `watching ${this.watcher?.stats().watchedDirs} directories (epoch ${epoch})`,
           );
-          for (const w of this.readyWaiters.splice(0)) w();
+          this.requests.wake();
         },
         onFatal: (reason) => void this.shutdown(reason, 0),
       },
@@ -138,16 +161,17 @@ export class Daemon {
       const movedGitDir = this.followGitDir();
       this.log(code === 0 ? 'info' : 'error', `shutting down: ${reason}`);
       this.cookies.abortAll();
-      for (const w of this.readyWaiters.splice(0)) w();
+      this.requests.wake();
       await this.starting?.catch(() => {});
       this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
-      if (this.pointerId)
-        unlinkIfSame(stateFile(this.repo.gitDir, 'socketPointer'), this.pointerId);
+      if (this.pointerId) {
+        await unlinkIfSame(stateFile(this.repo.gitDir, 'socketPointer'), this.pointerId);
+      }
       if (movedGitDir && this.socketId && !this.location.relocated) {
         // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
-        unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
+        await unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
       }
       clearTimeout(guard);
       this.resolveExit(code);
@@ -179,127 +203,13 @@ export class Daemon {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
-    this.pointerId = lstatIdentity(file);
+    this.pointerId = identityOf(file, { follow: false });
   }
 
   private readonly log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) =>
     this.logger.log(level, msg);
 
-  private async handle(req: Buffer): Promise<Reply> {
-    clearUnresponsive(this.repo.gitDir);
-    const request = req.toString('latin1');
-    if (request === REQUEST.quit) {
-      return { payload: [], afterSend: () => void this.shutdown('quit requested', 0) };
-    }
-    if (request === REQUEST.status)
-      return { payload: [Buffer.from(JSON.stringify(this.status()))] };
-    if (request === REQUEST.flush) {
-      if (this.journal.ready) this.journal.startEpoch();
-      this.cookies.abortAll();
-      return { payload: [this.journal.trivialAnswer('flush requested').payload] };
-    }
-    const answer = await this.query(request);
-    return { payload: [answer.payload] };
+  status(): DaemonStatus {
+    return this.requests.status();
   }
-
-  private async query(request: string): Promise<Answer> {
-    const t0 = performance.now();
-    this.stats.queries++;
-    let answer: Answer;
-    const blocked = this.watcher?.blockedReason() ?? null;
-    if (this.exiting) {
-      answer = this.journal.trivialAnswer('shutting down');
-    } else if (blocked !== null) {
-      answer = this.journal.trivialAnswer(`cannot watch everything: ${blocked}`);
-    } else if (!(await this.waitReady())) {
-      answer = this.journal.trivialAnswer('not watching yet');
-    } else if (!(await this.cookies.sync())) {
-      answer = this.journal.trivialAnswer('cookie not seen in time');
-    } else {
-      answer = withUnwatchable(this.journal.answer(request), this.watcher?.unwatchable() ?? []);
-    }
-    this.stats.lastAnswerMs = performance.now() - t0;
-    if (answer.trivial) {
-      this.stats.lastTrivialReason = answer.reason ?? '';
-      this.log('debug', `answered / to '${request.slice(0, 80)}': ${answer.reason}`);
-    }
-    return answer;
-  }
-
-  private waitReady(): Promise<boolean> {
-    if (this.journal.ready) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve(this.journal.ready && !this.exiting);
-      };
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, this.settings.readyTimeoutMs);
-      this.readyWaiters.push(done);
-    });
-  }
-
-  status(): Record<string, unknown> {
-    const w = this.watcher?.stats();
-    const j = this.journal.stats();
-    return {
-      pid: process.pid,
-      worktree: this.repo.worktree,
-      gitDir: this.repo.gitDir,
-      socket: this.socketPath,
-      watching: this.journal.ready,
-      token: this.journal.pinnedToken(),
-      uptimeMs: Date.now() - this.startedAt,
-      backend: w?.backend ?? null,
-      watchedDirectories: w?.watchedDirs ?? 0,
-      events: w?.events ?? 0,
-      rescans: w?.rescans ?? 0,
-      queries: this.stats.queries,
-      answers: j.answers,
-      trivialAnswers: j.trivialAnswers,
-      cacheHits: j.cacheHits,
-      retainedPaths: j.retainedPaths,
-      lastAnswerMs: Math.round(this.stats.lastAnswerMs * 1000) / 1000,
-      lastTrivialReason: this.stats.lastTrivialReason || null,
-      rssBytes: process.memoryUsage.rss(),
-      lastError: w?.lastError ?? (this.stats.lastError || null),
-      blocked: w?.blocked ?? null,
-      unwatchableDirectories: w?.unwatchableDirs ?? 0,
-      unwatchableSample: w?.unwatchableSample ?? [],
-      inotifyLimits: w?.limits ?? null,
-    };
-  }
-}
-
-// ---- watcher integration: blocked and unwatchable -------------------------------------------
-
-/**
- * Every unwatchable directory goes into every incremental answer: nothing beneath it is
- * watched, so only git re-examining it (its entries and its untracked cache) keeps the answer
- * complete. Added after the journal so its cached answers stay reusable.
- */
-function withUnwatchable(answer: Answer, dirs: readonly string[]): Answer {
-  if (answer.trivial || dirs.length === 0) return answer;
-  const extra = Buffer.from(`${dirs.join('\0')}\0`, 'latin1');
-  return {
-    ...answer,
-    payload: Buffer.concat([answer.payload, extra]),
-    pathCount: answer.pathCount + dirs.length,
-  };
-}
-
-function lstatIdentity(p: string): Identity | null {
-  try {
-    const st = fs.lstatSync(p);
-    return { dev: st.dev, ino: st.ino };
-  } catch {
-    return null;
-  }
-}
-
-function unlinkIfSame(p: string, id: Identity): void {
-  const now = lstatIdentity(p);
-  if (now && now.dev === id.dev && now.ino === id.ino) fs.rmSync(p, { force: true });
 }

@@ -1,19 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-
-export interface Identity {
-  dev: number;
-  ino: number;
-}
-
-export function identity(p: string): Identity | null {
-  try {
-    const st = fs.statSync(p);
-    return { dev: st.dev, ino: st.ino };
-  } catch {
-    return null;
-  }
-}
+import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 
 export interface HealthOptions {
   worktree: string;
@@ -38,20 +25,20 @@ export interface Health {
 export function startHealthChecks(opts: HealthOptions): Health {
   const dotGit = path.join(opts.worktree, '.git');
   const ids = {
-    root: identity(opts.worktree),
-    gitDir: identity(opts.gitDir),
+    root: identityOf(opts.worktree),
+    gitDir: identityOf(opts.gitDir),
   };
-  const watched: Array<[string, string, Identity | null]> = [
+  const watched: Array<[string, string, FileIdentity | null]> = [
     ['worktree root', opts.worktree, ids.root],
     ['git dir', opts.gitDir, ids.gitDir],
-    ['.git', dotGit, identity(dotGit)],
+    ['.git', dotGit, identityOf(dotGit)],
   ];
   let stopped = false;
   const check = (): string | null => {
     for (const [what, p, before] of watched) {
-      const now = identity(p);
+      const now = identityOf(p);
       if (now === null) return `${what} '${p}' was removed or renamed`;
-      if (before && (now.dev !== before.dev || now.ino !== before.ino)) {
+      if (before && !sameFile(now, before)) {
         return `${what} '${p}' was replaced or unmounted`;
       }
     }
@@ -73,7 +60,7 @@ export function startHealthChecks(opts: HealthOptions): Health {
     },
     findGitDir: () => {
       if (!ids.gitDir) return null;
-      if (same(identity(opts.gitDir), ids.gitDir)) return opts.gitDir;
+      if (sameFile(identityOf(opts.gitDir), ids.gitDir)) return opts.gitDir;
       // `mv .git x`, or a linked worktree's git dir renamed beside itself.
       const beside = findIn(path.dirname(opts.gitDir), ids.gitDir);
       if (beside) return beside;
@@ -82,17 +69,13 @@ export function startHealthChecks(opts: HealthOptions): Health {
       if (!ids.root || rel.startsWith('..') || path.isAbsolute(rel)) return null;
       const root = findIn(path.dirname(opts.worktree), ids.root);
       const moved = root && path.join(root, rel);
-      return moved && same(identity(moved), ids.gitDir) ? moved : null;
+      return moved && sameFile(identityOf(moved), ids.gitDir) ? moved : null;
     },
   };
 }
 
-function same(a: Identity | null, b: Identity): boolean {
-  return a !== null && a.dev === b.dev && a.ino === b.ino;
-}
-
 /** A renamed directory is usually still beside its old name: look there, and only there. */
-function findIn(dir: string, id: Identity): string | null {
+function findIn(dir: string, id: FileIdentity): string | null {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -101,7 +84,7 @@ function findIn(dir: string, id: Identity): string | null {
   }
   for (const name of names.slice(0, 10_000)) {
     const p = path.join(dir, name);
-    if (same(identity(p), id)) return p;
+    if (sameFile(identityOf(p), id)) return p;
   }
   return null;
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { identityOf, sameFile } from '../sys/identity.js';
 
 const run = promisify(execFile);
 
@@ -13,7 +14,9 @@ export type RepoErrorCode =
   /** The git dir cannot hold the socket, and no usable fsmonitor.socketDir either. */
   | 'nosockets'
   /** A symlink or a foreign file where the daemon's own files go. */
-  | 'unsafe';
+  | 'unsafe'
+  /** The directory git takes as the worktree is not the git dir's own (GIT_DIR from elsewhere). */
+  | 'foreign-worktree';
 
 /** A refusal or failure the CLI prints as one line. */
 export class RepoError extends Error {
@@ -62,41 +65,90 @@ async function git(cwd: string, args: string[]): Promise<string> {
   }
 }
 
+/** git prints one path per line, and a path may hold newlines: only the last one is git's. */
+function onePath(out: string): string {
+  return out.endsWith('\n') ? out.slice(0, -1) : out;
+}
+
+/** What git said on stderr when it refused the directory, if it is worth repeating. */
+function gitRefusal(err: unknown): string | null {
+  const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+  const fatal = /^fatal: (detected dubious ownership .*)$/m.exec(stderr);
+  if (!fatal) return null;
+  const fix = /^\s*(git config --global --add safe\.directory .*)$/m.exec(stderr);
+  return fix ? `${fatal[1]}; to allow it: ${fix[1]}` : fatal[1]!;
+}
+
 /** Finds the worktree and git dirs for `dir`, refusing bare repositories and non-repositories. */
 export async function discoverRepo(dir: string): Promise<RepoInfo> {
   const abs = path.resolve(dir);
   let out: string;
   try {
-    out = await git(abs, [
-      'rev-parse',
-      '--is-bare-repository',
-      '--absolute-git-dir',
-      '--git-common-dir',
-    ]);
+    // The flag's line has no newline of its own, so whatever follows it is the git dir.
+    out = await git(abs, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']);
   } catch (err) {
     if (err instanceof RepoError) throw err;
-    throw new RepoError(`not a git repository: '${abs}'`, 'not-a-repo');
+    throw new RepoError(gitRefusal(err) ?? `not a git repository: '${abs}'`, 'not-a-repo');
   }
-  const [bare, gitDir, common] = out.split('\n');
-  if (bare === 'true') {
+  const nl = out.indexOf('\n');
+  const gitDir = onePath(out.slice(nl + 1));
+  if (out.slice(0, nl) === 'true') {
     throw new RepoError(`bare repository '${abs}' is incompatible with fsmonitor`, 'bare', {
       gitDir: gitDir || undefined,
     });
   }
-  let top: string;
-  try {
-    top = (await git(abs, ['rev-parse', '--show-toplevel'])).trim();
-  } catch {
+  const [common, top, coreWorktree] = await Promise.all([
+    git(abs, ['rev-parse', '--git-common-dir']).then(onePath),
+    git(abs, ['rev-parse', '--show-toplevel']).then(onePath, () => null),
+    git(abs, ['config', '--local', '-z', '--get', 'core.worktree']).then(
+      (v) => v.replace(/\0$/, ''),
+      () => null,
+    ),
+  ]);
+  if (top === null) {
     throw new RepoError(`'${abs}' is inside a git dir, not a worktree`, 'not-a-repo');
   }
   if (!top) throw new RepoError(`'${abs}' has no worktree`, 'not-a-repo');
-  const absGitDir = gitDir!;
+  if (!isOwnWorktree(top, gitDir, coreWorktree)) {
+    throw new RepoError(
+      `'${top}' is not the worktree of git dir '${gitDir}' (GIT_DIR or --git-dir from another directory?); run git-fsmond in that git dir's own worktree`,
+      'foreign-worktree',
+    );
+  }
   return {
     worktree: top,
-    gitDir: absGitDir,
-    commonDir: path.resolve(abs, common!),
-    gitDirIsExternal: absGitDir !== path.join(top, '.git'),
+    gitDir,
+    commonDir: path.resolve(abs, common),
+    gitDirIsExternal: gitDir !== path.join(top, '.git'),
   };
+}
+
+/**
+ * Whether `top` is the worktree the git dir itself names: its `core.worktree`, the worktree
+ * a linked worktree's `<gitdir>/gitdir` points into, or the directory whose `.git` is the git
+ * dir (or a `gitdir:` file naming it). git run with `GIT_DIR` set from another directory takes
+ * that directory as its worktree; a daemon watching it on the git dir's socket would answer
+ * the git dir's own commands for the wrong tree.
+ */
+function isOwnWorktree(top: string, gitDir: string, coreWorktree: string | null): boolean {
+  const here = identityOf(top);
+  if (coreWorktree) return sameFile(here, identityOf(path.resolve(gitDir, coreWorktree)));
+  const linked = readLine(path.join(gitDir, 'gitdir'));
+  if (linked && sameFile(here, identityOf(path.dirname(path.resolve(gitDir, linked))))) {
+    return true;
+  }
+  const dotGit = path.join(top, '.git');
+  const target = readLine(dotGit)?.match(/^gitdir: (.+)$/s)?.[1];
+  return sameFile(identityOf(target ? path.resolve(top, target) : dotGit), identityOf(gitDir));
+}
+
+/** A file's content without its one trailing newline, or null (missing, a directory, ...). */
+function readLine(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    return null;
+  }
 }
 
 /** Reads every `fsmond.*`, `fsmonitor.*` and `core.*` key (lower-cased names, last value wins). */

@@ -12,6 +12,12 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** How long to keep retrying while the server's backlog is full (EAGAIN). Default 1000. */
   busyRetryMs?: number;
+  /**
+   * Runs the exchange with this as the process's cwd, restored after. The daemon answers a
+   * token only to a client in its worktree root (where git and the shims run); other clients
+   * in this process see the cwd change meanwhile, so such exchanges take turns.
+   */
+  fromDir?: string;
 }
 
 /** A response is a token plus paths: big, but not this big. */
@@ -59,6 +65,24 @@ export async function sendRequest(
   payload: Buffer,
   opts: RequestOptions = {},
 ): Promise<Buffer> {
+  const dir = opts.fromDir;
+  if (dir === undefined) return sendNow(socketPath, payload, opts);
+  const mine = inDirTurn.then(async () => {
+    const saved = process.cwd();
+    process.chdir(dir);
+    try {
+      return await sendNow(socketPath, payload, opts);
+    } finally {
+      process.chdir(saved);
+    }
+  });
+  inDirTurn = mine.catch(() => {});
+  return mine;
+}
+
+let inDirTurn: Promise<unknown> = Promise.resolve();
+
+async function sendNow(socketPath: string, payload: Buffer, opts: RequestOptions): Promise<Buffer> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   const socket = await connectRetryingBusy(socketPath, opts.busyRetryMs ?? 1_000, deadline);
   return exchange(socket, payload, deadline);

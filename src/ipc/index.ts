@@ -7,6 +7,7 @@ export {
   SocketInUseError,
   SocketPathError,
 } from './errors.js';
+export { unlinkIfSame } from './lock.js';
 export { type PeerCredentials, peerCredentials } from './peer.js';
 export {
   encodeMessage,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type FileIdentity, sameFile } from '../sys/identity.js';
 import { errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
 
@@ -74,10 +75,10 @@ export async function acquireLock(
 }
 
 /** Unlinks `p` only if it still is the inode described by `st`. */
-export async function unlinkIfSame(p: string, st: { ino: number; dev: number }): Promise<boolean> {
+export async function unlinkIfSame(p: string, st: FileIdentity): Promise<boolean> {
   try {
     const now = await fsp.lstat(p);
-    if (now.ino !== st.ino || now.dev !== st.dev) return false;
+    if (!sameFile(now, st)) return false;
     await fsp.unlink(p);
     return true;
   } catch {

@@ -3,14 +3,10 @@ import type { Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import path from 'node:path';
+import type { FileIdentity } from '../sys/identity.js';
 import { connectSocket, errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
 import { withSocketAddress } from './socket-path.js';
-
-export interface FileIdentity {
-  ino: number;
-  dev: number;
-}
 
 /**
  * Makes room at `socketPath` (caller holds `<socketPath>.lock`). Only a dead socket is removed:
@@ -64,8 +60,10 @@ export async function clearSocketPath(socketPath: string): Promise<void> {
  * delete whatever has that name in the cwd of the moment. So we bind a private temporary name
  * in the same directory, chmod it, hard-link it to `socketPath` (link fails with EEXIST rather
  * than replace anything) and unlink the temporary name. libuv's later unlink then hits nothing.
- * A bonus: the socket is never visible with the umask's permissions, and never bound without
- * listening (git's window where clients get ECONNREFUSED).
+ * It is bound under a private umask: until the chmod, the temporary name would otherwise carry
+ * the caller's umask (0777 under umask 000), and a connect() that lands in that window stays
+ * connected whatever the mode becomes. It is also never bound without listening (git's window
+ * where clients get ECONNREFUSED).
  */
 export async function publishSocket(
   server: net.Server,
@@ -132,12 +130,16 @@ function listen(server: net.Server, absPath: string, backlog: number): Promise<v
     };
     server.once('error', onError);
     server.once('listening', onListening);
+    // bind(2) runs synchronously inside listen(), so the umask is ours for exactly that call.
+    const saved = process.umask(0o077);
     try {
       withSocketAddress(absPath, (address) => server.listen({ path: address, backlog }));
     } catch (err) {
       server.off('error', onError);
       server.off('listening', onListening);
       reject(err);
+    } finally {
+      process.umask(saved);
     }
   });
 }

@@ -1,11 +1,13 @@
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { type FileIdentity, sameFile } from '../sys/identity.js';
 import { errnoCode } from './connect.js';
 import { SocketPathError } from './errors.js';
 import { acquireLock, unlinkIfSame } from './lock.js';
+import { type PeerCredentials, peerCredentials } from './peer.js';
 import { encodeMessage, PktLineDecoder } from './pktline.js';
-import { clearSocketPath, type FileIdentity, publishSocket } from './publish.js';
+import { clearSocketPath, publishSocket } from './publish.js';
 import { writeMessage } from './write-message.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -23,8 +25,11 @@ export interface Reply {
 export interface ServerOptions {
   /** Absolute path; any length (long paths go through withSocketAddress). */
   socketPath: string;
-  /** Gets the concatenated request payload, NUL bytes included: the handler decides. */
-  handler: (request: Buffer) => Promise<Reply>;
+  /**
+   * Gets the concatenated request payload, NUL bytes included, once it has fully arrived, and
+   * who sent it (null where the platform cannot tell): the handler decides.
+   */
+  handler: (request: Buffer, peer: PeerCredentials | null) => Promise<Reply>;
   /** Default 64 KiB (a token is tiny); a bigger request drops the connection. */
   maxRequestBytes?: number;
   /** Default 5000: a client that has not sent a whole request by then is dropped. */
@@ -168,7 +173,7 @@ class UnixServer implements IpcServer {
     try {
       const st = await fsp.lstat(this.socketPath);
       if (!st.isSocket()) reason = 'it is no longer a socket';
-      else if (st.ino !== this.identity.ino || st.dev !== this.identity.dev) {
+      else if (!sameFile(st, this.identity)) {
         reason = 'another socket replaced it';
       }
     } catch (err) {
@@ -251,7 +256,7 @@ class UnixServer implements IpcServer {
     let reply: Reply;
     let frames: Buffer[];
     try {
-      reply = await this.opts.handler(request);
+      reply = await this.opts.handler(request, peerCredentials(conn.socket));
       frames = encodeMessage(reply.payload);
     } catch (err) {
       this.log('error', `request handler failed: ${err instanceof Error ? err.stack : err}`);

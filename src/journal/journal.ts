@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { TRIVIAL_REASON, type TrivialReason } from '../contract/index.js';
 import { formatToken, neverValidToken, newEpochId, parseToken } from './token.js';
 
 /**
@@ -25,7 +26,7 @@ export interface Answer {
   token: string;
   trivial: boolean;
   /** Why the answer is `/` (for logs and status), or null for an incremental answer. */
-  reason: string | null;
+  reason: TrivialReason | null;
   /** The whole payload: `token\0` then `/\0` or `path\0`... */
   payload: Buffer;
   pathCount: number;
@@ -108,15 +109,15 @@ export class Journal {
 
   /** Answers one request (a token, or anything else) and pins the head. */
   answer(request: string): Answer {
-    if (this.epoch === null) return this.trivial(neverValidToken(), 'not watching yet');
+    if (this.epoch === null) return this.unvouchedAnswer(TRIVIAL_REASON.notWatching);
     const head = this.head();
     head.pinned = true;
     const token = formatToken(this.epoch, head.seq);
     const parsed = parseToken(request);
-    if (parsed === null) return this.trivial(token, 'not one of our tokens');
-    if (parsed.id !== this.epoch) return this.trivial(token, 'token from another epoch');
-    if (parsed.seq < this.tailSeq) return this.trivial(token, 'token older than kept history');
-    if (parsed.seq > head.seq) return this.trivial(token, 'token from the future');
+    if (parsed === null) return this.trivial(token, TRIVIAL_REASON.notOurToken);
+    if (parsed.id !== this.epoch) return this.trivial(token, TRIVIAL_REASON.otherEpoch);
+    if (parsed.seq < this.tailSeq) return this.trivial(token, TRIVIAL_REASON.tooOld);
+    if (parsed.seq > head.seq) return this.trivial(token, TRIVIAL_REASON.future);
     const key = `${parsed.seq}:${head.seq}`;
     const cached = this.cache.get(key);
     if (cached) {
@@ -140,11 +141,20 @@ export class Journal {
   }
 
   /** A `/` answer that still carries a usable token when one exists (used on sync timeouts). */
-  trivialAnswer(reason: string): Answer {
-    if (this.epoch === null) return this.trivial(neverValidToken(), reason);
+  trivialAnswer(reason: TrivialReason): Answer {
+    if (this.epoch === null) return this.unvouchedAnswer(reason);
     const head = this.head();
     head.pinned = true;
     return this.trivial(formatToken(this.epoch, head.seq), reason);
+  }
+
+  /**
+   * A `/` answer whose token no epoch accepts: for a client whose next query must get `/`
+   * again, because what it records now (say, another worktree's stat data) cannot be vouched
+   * for by any moment of ours.
+   */
+  unvouchedAnswer(reason: TrivialReason): Answer {
+    return this.trivial(neverValidToken(), reason);
   }
 
   stats(): JournalStats {
@@ -168,7 +178,7 @@ export class Journal {
     for (let i = this.batches.length - 1; i >= 0; i--) {
       const b = this.batches[i]!;
       if (b.seq <= sinceSeq) break;
-      if (b.overflowed) return this.trivial(token, 'too many changes to keep');
+      if (b.overflowed) return this.trivial(token, TRIVIAL_REASON.overflow);
       for (const p of b.paths) union.add(p);
     }
     let body = token + NUL;
@@ -182,7 +192,7 @@ export class Journal {
     };
   }
 
-  private trivial(token: string, reason: string): Answer {
+  private trivial(token: string, reason: TrivialReason): Answer {
     return this.count({
       token,
       trivial: true,

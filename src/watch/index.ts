@@ -12,6 +12,7 @@ import type { Watcher } from './types.js';
 export type { InotifyWatcherOptions } from './inotify.js';
 export type { ParcelBackend, ParcelWatcherOptions } from './parcel.js';
 export type {
+  InotifyLimits,
   WatchBatch,
   Watcher,
   WatcherOptions,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findSocket, REQUEST } from '../../src/contract/index.js';
+import { type DaemonStatus, findSocket, REQUEST } from '../../src/contract/index.js';
 import { EXIT_ALREADY_RUNNING } from '../../src/daemon/index.js';
 import { sendRequest, socketState } from '../../src/ipc/index.js';
 
@@ -144,14 +144,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-export interface DaemonStatus {
-  pid: number;
-  watching: boolean;
-  answers: number;
-  trivialAnswers: number;
-  queries: number;
-  [k: string]: unknown;
-}
+export type { DaemonStatus } from '../../src/contract/index.js';
 
 export async function daemonStatus(wt: string): Promise<DaemonStatus | null> {
   try {

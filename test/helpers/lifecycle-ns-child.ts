@@ -119,9 +119,9 @@ async function enospc(): Promise<Record<string, unknown>> {
     return {
       whileLow,
       slowestLowMs,
-      blockedWhileLow: lowStatus?.blocked,
+      blockedWhileLow: lowStatus?.blockedReason,
       limitsWhileLow: lowStatus?.inotifyLimits,
-      blockedAfter: final?.blocked,
+      blockedAfter: final?.blockedReason,
       statusLowOk,
       watchingWhileLow: lowStatus?.watching,
       samePid: lowStatus?.pid === d.pid && final?.pid === d.pid && alive(d.pid),

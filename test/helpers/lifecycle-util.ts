@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { REQUEST } from '../../src/contract/index.js';
+import { type DaemonStatus, REQUEST } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
 import {
   enableMonitor,
@@ -92,13 +92,10 @@ export function makeBigRepo(parent: string, files: Record<string, string>): stri
 }
 
 /** The daemon's status snapshot from the socket at `sock`, or null. */
-export async function statusAt(
-  sock: string,
-  timeoutMs = 5000,
-): Promise<Record<string, unknown> | null> {
+export async function statusAt(sock: string, timeoutMs = 5000): Promise<DaemonStatus | null> {
   try {
     const raw = await sendRequest(sock, Buffer.from(REQUEST.status), { timeoutMs });
-    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    return JSON.parse(raw.toString('utf8')) as DaemonStatus;
   } catch {
     return null;
   }
@@ -154,22 +151,25 @@ export class Tracked {
     return dir;
   }
 
-  spawn(wt: string, opts: { foreground?: boolean } = {}): DaemonProc {
+  spawn(wt: string, opts: { foreground?: boolean; env?: NodeJS.ProcessEnv } = {}): DaemonProc {
     const d = spawnDaemon(wt, opts);
     this.daemons.push(d);
     return d;
   }
 
   /** A daemon for `wt` once it serves `wt`'s socket and watches (hang guard `ms`). */
-  async serve(wt: string, opts: { foreground?: boolean; ms?: number } = {}): Promise<DaemonProc> {
-    const d = this.spawn(wt, { foreground: opts.foreground });
+  async serve(
+    wt: string,
+    opts: { foreground?: boolean; ms?: number; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<DaemonProc> {
+    const d = this.spawn(wt, { foreground: opts.foreground, env: opts.env });
     await waitServing(d, socketOf(wt), opts.ms);
     return d;
   }
 
   /** Starts a foreground daemon in `dir` that must refuse; returns its one stderr line. */
-  async refusal(dir: string): Promise<string> {
-    const d = this.spawn(dir, { foreground: true });
+  async refusal(dir: string, env?: NodeJS.ProcessEnv): Promise<string> {
+    const d = this.spawn(dir, { foreground: true, env });
     const e = await exitAfter(d, Date.now());
     assert.equal(e.code, 1, d.stderr());
     const lines = d.stderr().split('\n').filter(Boolean);
@@ -210,12 +210,21 @@ export function logOf(wt: string): string {
   return readLog(gitDirOf(wt));
 }
 
-/** Sends `token` and returns the answer's token and paths (`['/']` when trivial). */
+/**
+ * Sends `token` from the root of the worktree the daemon at `sock` serves, as git does, and
+ * returns the answer's token and paths (`['/']` when trivial).
+ */
 export async function query(
   sock: string,
   token: string,
 ): Promise<{ token: string; paths: string[] }> {
-  const raw = (await sendRequest(sock, Buffer.from(token, 'latin1'), { timeoutMs: 15_000 }))
+  const worktree = (await statusAt(sock, 15_000))?.worktree;
+  const raw = (
+    await sendRequest(sock, Buffer.from(token, 'latin1'), {
+      timeoutMs: 15_000,
+      ...(worktree ? { fromDir: worktree } : {}),
+    })
+  )
     .toString('latin1')
     .split('\0');
   return { token: raw[0]!, paths: raw.slice(1, -1) };

@@ -92,8 +92,8 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         rounds,
-        unwatchable: st.unwatchableDirectories,
-        sample: st.unwatchableSample,
+        unwatchable: st.unwatchableCount,
+        sample: st.unwatchable,
         rescans: st.rescans,
       }),
     );

@@ -27,7 +27,8 @@ before(async () => {
 after(() => stopDaemon(wt));
 
 async function query(token: string): Promise<string[]> {
-  return (await sendRequest(socketOf(wt), Buffer.from(token))).toString('latin1').split('\0');
+  const raw = await sendRequest(socketOf(wt), Buffer.from(token), { fromDir: wt });
+  return raw.toString('latin1').split('\0');
 }
 
 test('memory stays bounded under long churn while git keeps asking with an old token', async () => {

@@ -10,6 +10,7 @@ import {
   sendRequest,
   startServer,
 } from '../../src/ipc/index.js';
+import { writeMessage } from '../../src/ipc/write-message.js';
 import {
   pattern,
   rawExchange,
@@ -193,4 +194,27 @@ test('the fixture process survives garbage and rude clients', async (t) => {
   assert.ok((await sendRequest(sock, request)).equals(reversed(request)));
   assert.equal(fx.child.exitCode, null, 'fixture still running');
   assert.doesNotMatch(fx.stderr(), /Error|EPIPE|ECONNRESET/);
+});
+
+test('a client that never reads a large response is dropped at the deadline, not twice it', async (t) => {
+  const sock = path.join(tmpDir(t), 'w.ipc');
+  const deadlineMs = 1500;
+  const outcome = new Promise<{ delivered: boolean; ms: number }>((resolve) => {
+    const srv = net.createServer({ allowHalfOpen: true }, (socket) => {
+      const t0 = performance.now();
+      const frames = Array.from({ length: 64 }, () => Buffer.alloc(65_520, 'x'));
+      void writeMessage(socket, frames, deadlineMs).then((delivered) => {
+        resolve({ delivered, ms: performance.now() - t0 });
+        srv.close();
+      });
+    });
+    srv.listen(sock);
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const client = net.connect(sock);
+  client.pause(); // never reads
+  t.after(() => client.destroy());
+  const { delivered, ms } = await withDeadline(outcome, 'the writer to give up', 10_000);
+  assert.equal(delivered, false);
+  assert.ok(ms >= deadlineMs - 50 && ms < deadlineMs * 1.5, `dropped after ${Math.round(ms)} ms`);
 });

@@ -7,6 +7,7 @@
  * fsmonitor.socketDir, as git's own daemon does, and the shims find it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import {
   LAUNCHER,
   makeRepo,
   NODE_SHIM,
+  socketOf,
   statusOracle,
   testShim,
   waitFor,
@@ -71,6 +73,54 @@ describe('refusals on a local filesystem', () => {
     const dir = scratch();
     assert.match(await track.refusal(dir), /^git-fsmond: not a git repository: /);
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  test("GIT_DIR=A/.git from B: B is not A's worktree; nothing recorded or written", async () => {
+    const a = makeRepo({ parent: scratch() });
+    const b = scratch();
+    const env = { ...GIT_ENV, GIT_DIR: path.join(a, '.git') };
+    const line = await track.refusal(b, env);
+    assert.match(line, /^git-fsmond: '.*' is not the worktree of git dir '.*\.git'/);
+    assert.ok(!fs.existsSync(refusedOf(path.join(a, '.git'))), 'A may still start its daemon');
+    assert.deepEqual(fs.readdirSync(b), []);
+    // The CLI says the same before it starts anything.
+    const cli = spawnSync(LAUNCHER, ['start'], { cwd: b, env, encoding: 'utf8' });
+    assert.equal(cli.status, 1, cli.stderr);
+    assert.match(cli.stderr, /^git-fsmond: '.*' is not the worktree of git dir/);
+    assert.equal(await statusAt(path.join(a, '.git', 'fsmonitor--daemon.ipc')), null);
+    // Its own worktree, through the same GIT_DIR, and a linked worktree's, still start.
+    await track.serve(a, { env });
+    await quit(socketOf(a));
+    const linked = path.join(scratch(), 'linked');
+    git(a, ['-c', 'core.fsmonitor=false', 'worktree', 'add', '-q', linked]);
+    await track.serve(linked);
+    await quit(socketOf(linked));
+  });
+
+  test('a worktree whose path holds a newline: its files go into its own git dir', async () => {
+    const parent = scratch();
+    const wt = makeRepo({ parent, name: 'new\nline' });
+    await track.serve(wt);
+    const sock = socketOf(wt);
+    assert.equal(sock, path.join(wt, '.git', 'fsmonitor--daemon.ipc'));
+    assert.ok(fs.existsSync(path.join(wt, '.git', 'fsmond', 'daemon.log')));
+    assert.deepEqual(fs.readdirSync(parent), ['new\nline']);
+    assert.equal(git(wt, STATUS), statusOracle(wt));
+    fs.writeFileSync(path.join(wt, 'README.md'), 'changed, longer\n');
+    assert.equal(git(wt, STATUS), statusOracle(wt));
+    await quit(sock);
+  });
+
+  test('a repository of another user: what git says about it', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to give a repository away');
+    const parent = scratch();
+    const wt = makeRepo({ parent, monitor: false });
+    spawnSync('chown', ['-R', '65534:65534', wt]);
+    const line = await track.refusal(wt);
+    assert.match(
+      line,
+      /^git-fsmond: detected dubious ownership in repository at '.*'; to allow it: git config --global --add safe.directory /,
+    );
   });
 });
 

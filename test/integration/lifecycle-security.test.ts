@@ -5,7 +5,7 @@
  * does not steer the daemon's own git calls.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {
   GIT_ENV,
   git,
   gitDirOf,
+  LAUNCHER,
   makeRepo,
   socketOf,
   statusOracle,
@@ -209,5 +210,60 @@ describe('the environment of the git command that started the daemon', () => {
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
     await stopDaemon(wt);
     assert.ok(!alive(Number(st.pid)));
+  });
+});
+
+describe('the socket under a permissive umask', () => {
+  // Connects as another user to every socket that appears in the git dir, as soon as it
+  // appears (inotify) and in a spin as well; prints how many connects succeeded and how many
+  // were refused, the refusals proving it reached the sockets at all.
+  const PROBER = `
+    const fs = require('fs'), net = require('net'), path = require('path');
+    const dir = process.argv[1];
+    let connected = 0, refused = 0, seen = 0;
+    const tried = new Set();
+    const probe = (name) => {
+      if (!name || (!name.endsWith('.sock') && name !== 'fsmonitor--daemon.ipc')) return;
+      seen++;
+      const c = net.connect(path.join(dir, name));
+      c.on('connect', () => { connected++; c.destroy(); });
+      c.on('error', (e) => { if (e.code === 'EACCES') refused++; });
+    };
+    fs.watch(dir, (_, name) => probe(name));
+    const spin = () => { try { for (const n of fs.readdirSync(dir)) probe(n); } catch {} setImmediate(spin); };
+    spin();
+    process.stdin.on('end', () => { console.log(JSON.stringify({ connected, refused, seen })); process.exit(0); });
+    process.stdin.resume();
+  `;
+
+  test('another user never connects, not even while the daemon binds', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to run a client as another user');
+    if (spawnSync('setpriv', ['--version']).error) return t.skip('setpriv is not installed');
+    const { parent, wt, gitDir } = repo();
+    // The other user must reach the git dir, or the test would prove nothing.
+    fs.chmodSync(parent, 0o755);
+    const prober = spawn(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', PROBER, gitDir],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    prober.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise((r) => setTimeout(r, 300)); // its watch is in place
+    for (let i = 0; i < 10; i++) {
+      const d = spawn('sh', ['-c', 'umask 000; exec "$0" daemon "$1"', LAUNCHER, wt], {
+        env: GIT_ENV,
+        stdio: 'ignore',
+      });
+      await waitFor('daemon to watch', async () => (await statusAt(socketOf(wt)))?.pid === d.pid);
+      await stopDaemon(wt);
+    }
+    prober.stdin.end();
+    await new Promise((r) => prober.once('exit', r));
+    const result = JSON.parse(out) as { connected: number; refused: number; seen: number };
+    assert.ok(result.refused > 0, `the prober reached the sockets: ${out}`);
+    assert.equal(result.connected, 0, `another user connected: ${out}`);
   });
 });

@@ -122,7 +122,7 @@ describe('the answer itself', () => {
   after(() => stopDaemon(wt));
 
   async function query(token: string): Promise<{ token: string; paths: string[] }> {
-    const raw = (await sendRequest(socketOf(wt), Buffer.from(token)))
+    const raw = (await sendRequest(socketOf(wt), Buffer.from(token), { fromDir: wt }))
       .toString('latin1')
       .split('\0');
     return { token: raw[0]!, paths: raw.slice(1, -1) };
