@@ -462,7 +462,14 @@ async function main(): Promise<void> {
   try {
     for (const c of CASES.filter((x) => opts.cases.includes(x.name))) {
       const t0 = Date.now();
-      const r = await runCase(c, scratch, opts.files);
+      // One broken case (a daemon that would not start, say) must not hide the others.
+      const r = await runCase(c, scratch, opts.files).catch(
+        (e: unknown): CaseResult => ({
+          name: c.name,
+          label: c.label,
+          skip: `error: ${(e as Error).message ?? e}`,
+        }),
+      );
       results.push(r);
       const what = r.skip
         ? `skipped: ${r.skip}`
