@@ -24,6 +24,7 @@ import { sendRequest } from '../src/ipc/index.js';
 import { fmtMs, loadAverage, renderTable, sleep, stats } from './measure.js';
 import { C_SHIM, LAUNCHER, SOCK_NAME } from './monitor.js';
 import { ensureRepo, git, gitEnv, parseScale } from './synth.js';
+import { inOwnUserNamespace } from './userns.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const NOBODY = 65534;
@@ -352,16 +353,6 @@ async function runCase(
     return await measure(c, stalled);
   } finally {
     await stalled.cleanup();
-  }
-}
-
-/** In our own user namespace the watch limit is ours to lower; anywhere else it is not. */
-function inOwnUserNamespace(): boolean {
-  try {
-    const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
   }
 }
 
