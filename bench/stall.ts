@@ -1,5 +1,5 @@
 /**
- * Stalls (issue 12): what a git command costs when the daemon cannot answer properly. For each
+ * Stalls: what a git command costs when the daemon cannot answer properly. For each
  * case, the first and the next five `git status --porcelain` through the C shim, as extra time
  * over `git --no-optional-locks -c core.fsmonitor=false status --porcelain` measured in the
  * same case, and whether that meets "first <= 1 s, later <= 50 ms each". Information only:

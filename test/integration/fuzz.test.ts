@@ -29,7 +29,7 @@ test('differential fuzz with daemon restarts: old tokens are never trusted', {
   assert.ok(r.restarts > 0, 'the run restarted the daemon at least once');
 });
 
-// Issue 12's failure modes, weighted up so that a short run meets them many times.
+// A worktree override and a mute daemon, weighted up so that a short run meets them often.
 test('differential fuzz with worktree overrides: git --work-tree=B and GIT_DIR from B', {
   timeout: 300_000,
 }, async () => {
