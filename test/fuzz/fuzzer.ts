@@ -28,6 +28,8 @@ export interface FuzzOptions {
 export interface FuzzFailure {
   seed: number;
   round: number;
+  /** Which status differed: the round's final one in A, or one an operation ran. */
+  where: string;
   ops: string[];
   withMonitor: string;
   oracle: string;
@@ -93,19 +95,29 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     result.restarts++;
     return `kill -9 daemon ${s.pid}`;
   };
+  /** Differences found by the operations' own status runs during the current round. */
+  let mismatches: { where: string; withMonitor: string; oracle: string; ops: number }[] = [];
+  const ops: string[] = [];
   const ctx: OpContext = {
     rng,
     wt,
     root: Buffer.from(wt),
     outside: Buffer.from(outside),
+    gitDir: path.join(wt, '.git'),
+    other: path.join(parent, 'other-worktree'),
+    daemonPid: async () => (await daemonStatus(wt))?.pid ?? null,
+    compare: (where, withMonitor, oracle) => {
+      if (withMonitor !== oracle) mismatches.push({ where, withMonitor, oracle, ops: ops.length });
+    },
   };
   try {
     statusWithMonitor(wt);
     for (let round = 1; round <= opts.rounds; round++) {
-      const ops: string[] = [];
+      ops.length = 0;
+      mismatches = [];
       for (let i = rng.int(1, opts.maxOpsPerRound ?? 8); i > 0; i--) {
         const name = pickOp(rng, weights);
-        const did = name === 'restartDaemon' ? await killDaemon() : OPS[name]!(ctx);
+        const did = name === 'restartDaemon' ? await killDaemon() : await OPS[name]!(ctx);
         if (did) {
           ops.push(did);
           result.opCounts[name] = (result.opCounts[name] ?? 0) + 1;
@@ -115,11 +127,15 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const oracle = statusOracle(wt);
       result.rounds = round;
       if (withMonitor !== oracle) {
-        const failure = { seed: opts.seed, round, ops, withMonitor, oracle };
+        mismatches.push({ where: 'git status in A', withMonitor, oracle, ops: ops.length });
+      }
+      for (const m of mismatches) {
+        // The operation that ran the status is the last one listed.
+        const failure = { seed: opts.seed, round, ...m, ops: ops.slice(0, m.ops + 1) };
         result.failures.push(failure);
         opts.log?.(describeFailure(failure));
-        if (!opts.keepGoing) break;
       }
+      if (mismatches.length && !opts.keepGoing) break;
       if (round % 25 === 0)
         opts.log?.(`seed ${opts.seed}: ${round} rounds, ${result.failures.length} failures`);
     }
@@ -134,7 +150,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
 
 export function describeFailure(f: FuzzFailure): string {
   return [
-    `WRONG ANSWER: seed ${f.seed}, round ${f.round}`,
+    `WRONG ANSWER: seed ${f.seed}, round ${f.round}: ${f.where}`,
     'operations this round:',
     ...f.ops.map((o) => `  ${o}`),
     '--- git status with git-fsmond',

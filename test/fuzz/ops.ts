@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { git, statusWithMonitor } from '../helpers/git.js';
+import { HOOK_LIMITS } from '../../src/contract/index.js';
+import { git, type StatusAt, statusOracle, statusWithMonitor } from '../helpers/git.js';
 import { type Rng, randomName } from './random.js';
-import { isInside, join, list } from './tree.js';
+import { copyTree, isInside, join, list } from './tree.js';
 
 export interface OpContext {
   rng: Rng;
@@ -10,10 +11,25 @@ export interface OpContext {
   /** A directory outside the worktree, for moves in and out. */
   outside: Buffer;
   wt: string;
+  /** The repository's git dir. */
+  gitDir: string;
+  /** Another worktree directory for the same git dir (`--work-tree=B`), made on first use. */
+  other: string;
+  /** The pid of the daemon serving `wt` now, if one does. */
+  daemonPid(): Promise<number | null>;
+  /** A status an operation ran itself: any difference fails the round, as the final one does. */
+  compare(where: string, withMonitor: string, oracle: string): void;
 }
 
 /** Applies one mutation and says what it did, or returns null when it does not apply now. */
-export type Op = (ctx: OpContext) => string | null;
+export type Op = (ctx: OpContext) => string | null | Promise<string | null>;
+type Edit = (ctx: OpContext) => string | null;
+
+/**
+ * The shims' limits while the daemon is stopped, so that a round costs a fraction of a second
+ * instead of the 8 s answer deadline a real git command would wait today.
+ */
+export const PAUSED_HOOK_TIMEOUT_MS = 300;
 
 const show = (ctx: OpContext, p: Buffer) =>
   JSON.stringify(p.subarray(ctx.root.length + 1).toString('latin1'));
@@ -48,7 +64,7 @@ function buildTree(rng: Rng, at: Buffer, depth: number): number {
   return n;
 }
 
-export const OPS: Record<string, Op> = {
+const EDITS: Record<string, Edit> = {
   create(ctx) {
     const p = join(anyDir(ctx), randomName(ctx.rng, 'file'));
     fs.writeFileSync(p, content(ctx.rng));
@@ -105,7 +121,7 @@ export const OPS: Record<string, Op> = {
     return `mv ${show(ctx, p)}/ ${show(ctx, q)}/`;
   },
   renameDirThenEditInside(ctx) {
-    const moved = OPS.renameDir!(ctx);
+    const moved = EDITS.renameDir!(ctx);
     if (!moved) return null;
     const files = list(ctx.root).files;
     if (!files.length) return moved;
@@ -165,7 +181,7 @@ export const OPS: Record<string, Op> = {
     const names = ['create', 'modify', 'delete', 'renameFile', 'chmod'] as const;
     const done: string[] = [];
     for (let i = ctx.rng.int(10, 40); i > 0; i--) {
-      const r = OPS[ctx.rng.pick(names)]!(ctx);
+      const r = EDITS[ctx.rng.pick(names)]!(ctx);
       if (r) done.push(r);
     }
     return `burst of ${done.length}: ${done.join('; ')}`;
@@ -182,6 +198,71 @@ export const OPS: Record<string, Op> = {
   statusMidRound(ctx) {
     statusWithMonitor(ctx.wt);
     return 'git status (mid-round)';
+  },
+};
+
+/** A few plain edits, as the daemon would see them happen, described. */
+function someEdits(ctx: OpContext, max: number): string[] {
+  const names = ['create', 'modify', 'rewriteSameSize', 'delete', 'chmod', 'mkdirDeep'] as const;
+  const done: string[] = [];
+  for (let i = ctx.rng.int(0, max); i > 0; i--) {
+    const r = EDITS[ctx.rng.pick(names)]!(ctx);
+    if (r) done.push(r);
+  }
+  return done;
+}
+
+export const OPS: Record<string, Op> = {
+  ...EDITS,
+  /**
+   * git run on A's git dir with another worktree B (`git --work-tree=B`, or `GIT_DIR=A/.git`
+   * from inside B) asks A's daemon, whose answer is about A's files: B's status must still
+   * match the oracle's for B, and the index it writes must not mislead A's next status.
+   */
+  worktreeOverride(ctx) {
+    const other = Buffer.from(ctx.other);
+    const fresh = !fs.existsSync(other) || ctx.rng.chance(0.3);
+    if (fresh) {
+      fs.rmSync(other, { recursive: true, force: true });
+      copyTree(ctx.root, other);
+    }
+    const edits = someEdits({ ...ctx, root: other }, 3);
+    const viaEnv = ctx.rng.chance(0.5);
+    const at: StatusAt = viaEnv
+      ? { cwd: ctx.other, env: { GIT_DIR: ctx.gitDir } }
+      : { gitOptions: [`--work-tree=${ctx.other}`] };
+    ctx.compare(
+      `git status in worktree B, ${viaEnv ? 'cd B; GIT_DIR=A/.git' : 'git --work-tree=B'}`,
+      statusWithMonitor(ctx.wt, at),
+      statusOracle(ctx.wt, at),
+    );
+    return (
+      `status in B (${fresh ? 'a fresh copy of A' : 'as left'}; ${edits.join('; ') || 'no edits'}) ` +
+      `via ${viaEnv ? 'GIT_DIR' : '--work-tree'}`
+    );
+  },
+  /** A daemon that accepts and never answers (SIGSTOP): git must get `/` and stay right. */
+  async pauseDaemon(ctx) {
+    const pid = await ctx.daemonPid();
+    if (!pid) return null;
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch {
+      return null; // it exited in between
+    }
+    let edits: string[];
+    try {
+      edits = someEdits(ctx, 3);
+      const at = { env: { [HOOK_LIMITS.timeoutEnv]: String(PAUSED_HOOK_TIMEOUT_MS) } };
+      ctx.compare(
+        `git status while daemon ${pid} is stopped`,
+        statusWithMonitor(ctx.wt, at),
+        statusOracle(ctx.wt),
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    return `SIGSTOP daemon ${pid}; ${edits.join('; ') || 'no edits'}; git status; SIGCONT`;
   },
 };
 
@@ -206,5 +287,7 @@ export const DEFAULT_WEIGHTS: Record<string, number> = {
   commit: 2,
   resetHard: 1,
   statusMidRound: 2,
+  worktreeOverride: 2,
+  pauseDaemon: 1,
   restartDaemon: 0,
 };

@@ -39,3 +39,18 @@ export function isInside(child: Buffer, parent: Buffer): boolean {
     child[parent.length] === 0x2f
   );
 }
+
+/**
+ * Copies the worktree `src` (without `.git`) to `dst`, file modes included. Byte paths,
+ * because fs.cpSync would mangle names that are not UTF-8.
+ */
+export function copyTree(src: Buffer, dst: Buffer): void {
+  const { files, dirs } = list(src);
+  const to = (p: Buffer) => Buffer.concat([dst, p.subarray(src.length)]);
+  fs.mkdirSync(dst, { recursive: true });
+  for (const d of dirs) fs.mkdirSync(to(d), { recursive: true });
+  for (const f of files) {
+    fs.copyFileSync(f, to(f));
+    fs.chmodSync(to(f), fs.statSync(f).mode & 0o777);
+  }
+}

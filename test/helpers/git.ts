@@ -54,10 +54,15 @@ export const GIT_ENV: NodeJS.ProcessEnv = {
 delete GIT_ENV.GIT_DIR;
 delete GIT_ENV.GIT_TRACE_FSMONITOR;
 
-export function git(cwd: string, args: string[], input?: string): string {
+export function git(
+  cwd: string,
+  args: string[],
+  input?: string,
+  env: Record<string, string> = {},
+): string {
   return execFileSync('git', args, {
     cwd,
-    env: GIT_ENV,
+    env: { ...GIT_ENV, ...env },
     encoding: 'latin1',
     input,
     maxBuffer: 256 << 20,
@@ -126,14 +131,29 @@ export function socketOf(wt: string): string {
 
 const STATUS_ARGS = ['status', '--porcelain=v2', '--untracked-files=all'];
 
+/**
+ * How a status is run, when not plainly in its worktree: another cwd, git options before the
+ * command (`--work-tree=...`), extra environment (`GIT_DIR`, shim limits).
+ */
+export interface StatusAt {
+  cwd?: string;
+  gitOptions?: string[];
+  env?: Record<string, string>;
+}
+
 /** `git status` through the monitor (it writes the index, so the token moves on). */
-export function statusWithMonitor(wt: string): string {
-  return git(wt, STATUS_ARGS);
+export function statusWithMonitor(wt: string, at: StatusAt = {}): string {
+  return git(at.cwd ?? wt, [...(at.gitOptions ?? []), ...STATUS_ARGS], undefined, at.env);
 }
 
 /** The oracle: no monitor, and no index write, so the monitor's token is left alone. */
-export function statusOracle(wt: string): string {
-  return git(wt, ['--no-optional-locks', '-c', 'core.fsmonitor=false', ...STATUS_ARGS]);
+export function statusOracle(wt: string, at: StatusAt = {}): string {
+  return git(
+    at.cwd ?? wt,
+    [...(at.gitOptions ?? []), '--no-optional-locks', '-c', 'core.fsmonitor=false', ...STATUS_ARGS],
+    undefined,
+    at.env,
+  );
 }
 
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {

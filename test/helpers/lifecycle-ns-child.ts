@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { inOwnUserNamespace } from '../../bench/userns.js';
 import {
   gitDirOf,
   makeRepo,
@@ -32,16 +33,6 @@ import {
 } from './lifecycle-util.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
-
-/** In the initial namespace these sysctls are machine-wide: touch nothing there. */
-function inOwnUserNamespace(): boolean {
-  try {
-    const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
-  }
-}
 
 async function unmount(): Promise<Record<string, unknown>> {
   const base = tempDir('fsmond-ns-');
