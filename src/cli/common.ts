@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 
@@ -24,7 +23,9 @@ export class CliError extends Error {
   }
 }
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { PACKAGE_ROOT } from '../contract/index.js';
+
+export { PACKAGE_ROOT };
 export const LAUNCHER = path.join(PACKAGE_ROOT, 'bin', 'git-fsmond');
 
 export const out = (s: string) => process.stdout.write(`${s}\n`);

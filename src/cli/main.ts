@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
+import { packageVersion } from '../contract/index.js';
 import { addDaemonCommands } from './cmd-daemon.js';
 import { addDoctorCommand } from './cmd-doctor.js';
 import { addInspectCommands } from './cmd-inspect.js';
 import { addListCommand } from './cmd-list.js';
 import { addLogCommand } from './cmd-log.js';
 import { addSetupCommands } from './cmd-setup.js';
-import { CliError, EXIT, examples, PACKAGE_ROOT, reportError } from './common.js';
+import { CliError, EXIT, examples, reportError } from './common.js';
 import { bashCompletion, zshCompletion } from './docs.js';
 
 export const EXIT_CODES = `
@@ -26,10 +25,7 @@ restart the daemon ('git fsmond stop'; the next git command starts it again).
 Use 'git fsmond help <command>' or 'git fsmond <command> -h' for a command's help:
 'git fsmond --help' makes git look for a man page instead.`;
 
-export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'));
-  return String(pkg.version);
-}
+export const version = packageVersion;
 
 /** commander's messages, made one line: "git-fsmond: unknown option '--x' (Did you mean ...)". */
 function oneLine(message: string): string {

@@ -1,3 +1,11 @@
+export {
+  type DaemonEntry,
+  registerDaemon,
+  runningDaemons,
+  runsGitFsmond,
+  runtimeDir,
+  unregisterDaemon,
+} from './daemons.js';
 export { HOOK_LIMITS, START_STATUS } from './hook.js';
 export {
   findSocket,
@@ -7,5 +15,6 @@ export {
   stateDirFor,
   stateFile,
 } from './layout.js';
+export { PACKAGE_ROOT, packageVersion } from './package.js';
 export { type DaemonStatus, TRIVIAL_REASON, type TrivialReason } from './status.js';
 export { NEVER_VALID_ID_PREFIX, REQUEST } from './wire.js';

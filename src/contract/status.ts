@@ -35,6 +35,10 @@ export type DaemonStatus = {
   /** The current token (null while not watching). */
   token: string | null;
   uptimeMs: number;
+  /** The package version this daemon runs (it keeps it until it restarts). */
+  version: string;
+  /** Since the last query (or the start, before any). */
+  idleMs: number;
   backend: string | null;
   watchedDirectories: number;
   events: number;

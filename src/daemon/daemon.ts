@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type DaemonStatus, stateDirFor, stateFile } from '../contract/index.js';
+import { type DaemonStatus, packageVersion, stateDirFor, stateFile } from '../contract/index.js';
 import type { RepoInfo, SocketLocation } from '../git/index.js';
 import { type IpcServer, startServer, unlinkIfSame } from '../ipc/index.js';
 import { Journal } from '../journal/index.js';
@@ -104,7 +104,10 @@ export class Daemon {
     if (this.exiting) return; // a signal while claiming the socket: shutdown closes it
     try {
       if (this.location.relocated) this.writePointer();
-      this.log('info', `listening on '${this.socketPath}' for '${this.repo.worktree}'`);
+      this.log(
+        'info',
+        `git-fsmond ${packageVersion()} listening on '${this.socketPath}' for '${this.repo.worktree}'`,
+      );
       this.health = startHealthChecks({
         worktree: this.repo.worktree,
         gitDir: this.repo.gitDir,

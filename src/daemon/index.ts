@@ -1,4 +1,4 @@
-import { stateFile } from '../contract/index.js';
+import { packageVersion, registerDaemon, stateFile, unregisterDaemon } from '../contract/index.js';
 import {
   discoverRepo,
   RepoError,
@@ -92,10 +92,20 @@ async function serve(
   clearRefusal(repo.gitDir);
   clearUnresponsive(repo.gitDir);
   startStatus.listening();
+  registerDaemon({
+    pid: process.pid,
+    worktree: repo.worktree,
+    gitDir: repo.gitDir,
+    socket: daemon.socketPath,
+    version: packageVersion(),
+    startedAtMs: Date.now(),
+  });
   // Keep no directory of the worktree busy, so it can be unmounted or removed ($HOME may be a
   // worktree itself, so not there either).
   process.chdir('/');
-  return daemon.exited;
+  const code = await daemon.exited;
+  unregisterDaemon(process.pid);
+  return code;
 }
 
 function loggerFor(gitDir: string, settings: Settings, toStderr: boolean): Logger {

@@ -1,4 +1,4 @@
-import { type DaemonStatus, REQUEST, TRIVIAL_REASON } from '../contract/index.js';
+import { type DaemonStatus, packageVersion, REQUEST, TRIVIAL_REASON } from '../contract/index.js';
 import type { RepoInfo } from '../git/index.js';
 import type { PeerCredentials, Reply } from '../ipc/index.js';
 import type { Answer, Journal } from '../journal/index.js';
@@ -35,6 +35,7 @@ export class Requests {
   private readonly root: FileIdentity | null;
   private readyWaiters: Array<() => void> = [];
   private readonly startedAt = Date.now();
+  private lastQueryAt = this.startedAt;
   private stats = { queries: 0, lastAnswerMs: 0, lastTrivialReason: null as Answer['reason'] };
 
   constructor(private readonly opts: RequestsOptions) {
@@ -69,6 +70,7 @@ export class Requests {
     }
     const t0 = performance.now();
     this.stats.queries++;
+    this.lastQueryAt = Date.now();
     const answer = await this.query(request, peer);
     this.stats.lastAnswerMs = performance.now() - t0;
     if (answer.trivial) {
@@ -125,6 +127,8 @@ export class Requests {
       watching: this.opts.journal.ready,
       token: this.opts.journal.pinnedToken(),
       uptimeMs: Date.now() - this.startedAt,
+      version: packageVersion(),
+      idleMs: Date.now() - this.lastQueryAt,
       backend: w?.backend ?? null,
       watchedDirectories: w?.watchedDirs ?? 0,
       events: w?.events ?? 0,

@@ -50,6 +50,8 @@ export const GIT_ENV: NodeJS.ProcessEnv = {
   // The shims give a daemon 1 s for the first byte, then answer / and mark it unresponsive:
   // two loaded cores can take that long, and tests that check answers need the real thing.
   GIT_FSMOND_HOOK_TIMEOUT_MS: '20000',
+  // Each test process lists only the daemons it started itself.
+  GIT_FSMOND_RUNTIME_DIR: path.join(tmpHome, 'run'),
 };
 delete GIT_ENV.GIT_DIR;
 delete GIT_ENV.GIT_TRACE_FSMONITOR;
