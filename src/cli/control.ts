@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { findSocket, REQUEST, stateFile } from '../contract/index.js';
-import { ownStateDir, settingsFrom } from '../daemon/index.js';
+import { StateDir, settingsFrom } from '../daemon/index.js';
 import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
 import { sendRequest, socketState } from '../ipc/index.js';
 import { CliError, LAUNCHER } from './common.js';
@@ -96,12 +96,15 @@ export function daemonEnv(): NodeJS.ProcessEnv {
  * directory of ours (a planted symlink must not choose where we write).
  */
 function openLogForChild(repo: RepoInfo): number | 'ignore' {
+  let dir: StateDir | undefined;
   try {
-    ownStateDir(repo.gitDir);
+    dir = StateDir.open(repo.gitDir);
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(logPathFor(repo), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+    return fs.openSync(dir.file('log'), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch {
     return 'ignore';
+  } finally {
+    dir?.close();
   }
 }
 

@@ -9,6 +9,7 @@ import { CookieSync } from './cookies.js';
 import { type Health, type Identity, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
+import type { StateDir } from './state-dir.js';
 
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
@@ -41,6 +42,8 @@ export class Daemon {
     private readonly settings: Settings,
     private readonly logger: Logger,
     private readonly location: SocketLocation,
+    /** `<gitdir>/fsmond`, opened once: every state file goes through it. */
+    private readonly stateDir: StateDir,
   ) {
     this.socketPath = location.path;
     this.journal = new Journal({
@@ -48,9 +51,10 @@ export class Daemon {
       cacheBytes: settings.answerCacheBytes,
     });
     this.cookies = new CookieSync(
-      stateFile(repo.gitDir, 'cookieDir'),
+      stateDir,
       settings.cookieTimeoutMs,
       () => this.watcher?.rewatchCookieDir(),
+      () => void this.shutdown(`state directory '${stateDir.path}' was removed`, 0),
     );
   }
 
@@ -142,11 +146,10 @@ export class Daemon {
       this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
-      if (this.pointerId)
-        unlinkIfSame(stateFile(this.repo.gitDir, 'socketPointer'), this.pointerId);
+      if (this.pointerId) unlinkIfSame(() => this.stateDir.file('socketPointer'), this.pointerId);
       if (movedGitDir && this.socketId && !this.location.relocated) {
         // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
-        unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
+        unlinkIfSame(() => path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
       }
       clearTimeout(guard);
       this.resolveExit(code);
@@ -159,12 +162,12 @@ export class Daemon {
     if (fs.existsSync(stateDirFor(this.repo.gitDir))) return null;
     const moved = this.health?.findGitDir();
     if (!moved || moved === this.repo.gitDir) return null;
-    this.logger.moveTo(stateFile(moved, 'log'));
+    this.logger.moveTo(moved);
     return moved;
   }
 
   private writePointer(): void {
-    const file = stateFile(this.repo.gitDir, 'socketPointer');
+    const file = this.stateDir.file('socketPointer');
     const tmp = `${file}.${process.pid}.tmp`;
     fs.rmSync(tmp, { force: true }); // left by a killed daemon that had our pid
     const fd = fs.openSync(
@@ -273,7 +276,12 @@ function lstatIdentity(p: string): Identity | null {
   }
 }
 
-function unlinkIfSame(p: string, id: Identity): void {
-  const now = lstatIdentity(p);
-  if (now && now.dev === id.dev && now.ino === id.ino) fs.rmSync(p, { force: true });
+function unlinkIfSame(where: () => string, id: Identity): void {
+  try {
+    const p = where();
+    const now = lstatIdentity(p);
+    if (now && now.dev === id.dev && now.ino === id.ino) fs.rmSync(p, { force: true });
+  } catch {
+    // its directory is no longer ours to touch
+  }
 }

@@ -1,4 +1,3 @@
-import { stateFile } from '../contract/index.js';
 import {
   discoverRepo,
   RepoError,
@@ -12,10 +11,11 @@ import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
+import { StateDir } from './state-dir.js';
 
 export type { Settings } from './settings.js';
-export { settingsFrom } from './settings.js';
-export { ownStateDir } from './startup.js';
+export * from './settings.js';
+export { checkGitDirOwner, StateDir } from './state-dir.js';
 
 export interface RunOptions {
   /** Any directory inside the worktree. */
@@ -36,19 +36,24 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // Before the first git call: the command that started us must not steer our git calls.
   scrubGitEnv(process.env);
   let logger: Logger | null = null;
+  let stateDir: StateDir | null = null;
   try {
     const repo = await discoverRepo(opts.dir);
     const settings = settingsFrom(await readConfig(repo.worktree));
-    prepareStateDir(repo.gitDir);
-    logger = loggerFor(repo.gitDir, settings, opts.logToStderr);
-    return await serve(repo, settings, logger, await preflight(repo, settings));
+    stateDir = prepareStateDir(repo.gitDir);
+    logger = loggerFor(stateDir, settings, opts.logToStderr);
+    return await serve(repo, settings, logger, await preflight(repo, settings), stateDir);
   } catch (err) {
     if (!(err instanceof RepoError)) {
       logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
       throw err;
     }
-    if (isLasting(err) && recordRefusal(err.gitDir!, err.message)) {
-      logger ??= loggerFor(err.gitDir!, settingsFrom(new Map()), false);
+    if (isLasting(err)) {
+      // Not opened yet when it is the state dir itself that was refused: then nowhere.
+      stateDir ??= openQuietly(err.gitDir!);
+      if (stateDir && recordRefusal(stateDir, err.message)) {
+        logger ??= loggerFor(stateDir, settingsFrom(new Map()), false);
+      }
     }
     logger?.toFile('error', `refusing to start: ${err.message}`);
     throw err;
@@ -60,8 +65,9 @@ async function serve(
   settings: Settings,
   logger: Logger,
   location: SocketLocation,
+  stateDir: StateDir,
 ): Promise<number> {
-  const daemon = new Daemon(repo, settings, logger, location);
+  const daemon = new Daemon(repo, settings, logger, location, stateDir);
   // From here on a signal stops the daemon cleanly, even in the middle of starting.
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => void daemon.shutdown(`received ${sig}`, 0));
@@ -83,16 +89,24 @@ async function serve(
     }
     throw err;
   }
-  clearRefusal(repo.gitDir);
+  clearRefusal(stateDir);
   // Keep no directory of the worktree busy, so it can be unmounted or removed ($HOME may be a
   // worktree itself, so not there either).
   process.chdir('/');
   return daemon.exited;
 }
 
-function loggerFor(gitDir: string, settings: Settings, toStderr: boolean): Logger {
+function openQuietly(gitDir: string): StateDir | null {
+  try {
+    return StateDir.open(gitDir);
+  } catch {
+    return null;
+  }
+}
+
+function loggerFor(dir: StateDir, settings: Settings, toStderr: boolean): Logger {
   return new Logger({
-    file: stateFile(gitDir, 'log'),
+    dir,
     level: settings.logLevel,
     maxBytes: settings.logMaxBytes,
     toStderr,
