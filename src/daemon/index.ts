@@ -15,7 +15,7 @@ import { StateDir } from './state-dir.js';
 
 export type { Settings } from './settings.js';
 export * from './settings.js';
-export { checkGitDirOwner, StateDir } from './state-dir.js';
+export { checkGitDirOwner, ownerName, StateDir } from './state-dir.js';
 
 export interface RunOptions {
   /** Any directory inside the worktree. */

@@ -29,20 +29,21 @@ const sameDir = (st: fs.Stats | undefined, id: Ident) =>
 /** Why a file of another user is not ours to use, or null when the effective user owns it. */
 function foreignOwner(st: fs.Stats): string | null {
   const uid = process.geteuid?.();
-  if (uid !== undefined && st.uid !== uid) return `belongs to uid ${st.uid}${userName(st.uid)}`;
+  if (uid !== undefined && st.uid !== uid) return `belongs to ${ownerName(st.uid)}`;
   return null;
 }
 
-function userName(uid: number): string {
+/** `uid N (name)`, the name from /etc/passwd when it has one. */
+export function ownerName(uid: number): string {
   try {
     for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const f = line.split(':');
-      if (f[2] === String(uid) && f[0]) return ` (${f[0]})`;
+      if (f[2] === String(uid) && f[0]) return `uid ${uid} (${f[0]})`;
     }
   } catch {
     // no passwd file: the number alone
   }
-  return '';
+  return `uid ${uid}`;
 }
 
 /**
