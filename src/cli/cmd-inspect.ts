@@ -57,7 +57,7 @@ async function statusDocument(repo: RepoInfo, probing: Promise<Probe>) {
 /** Why a daemon cannot start here, with the fix, when that can be seen in advance. */
 function blockerText(repo: RepoInfo): string | null {
   const b = startBlocker(repo);
-  return b && !b.answersOnlySlash ? `${b.reason}; fix: ${b.fix}` : null;
+  return b ? `${b.reason}; fix: ${b.fix}` : null;
 }
 
 function humanStatus(doc: Awaited<ReturnType<typeof statusDocument>>): string[] {

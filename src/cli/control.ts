@@ -44,8 +44,8 @@ export function lastRefusal(repo: RepoInfo, sinceMs = 0): string | null {
 export interface Blocker {
   reason: string;
   fix: string;
-  /** The daemon would start, but answer only `/`. */
-  answersOnlySlash?: boolean;
+  /** A running daemon can write no cookie there: it answers only `/`. */
+  readOnly?: boolean;
 }
 
 /**
@@ -84,9 +84,9 @@ export function startBlocker(repo: RepoInfo): Blocker | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EROFS') {
       return {
-        reason: `'${repo.gitDir}' is on a read-only filesystem: no cookie can be written there, so every answer is / (a full rescan)`,
+        reason: `'${repo.gitDir}' is on a read-only filesystem`,
         fix: 'remount it read-write, or disable git-fsmond here',
-        answersOnlySlash: true,
+        readOnly: true,
       };
     }
   }
@@ -172,7 +172,7 @@ export async function startDaemon(
   const running = await fetchStatus(repo);
   if (running) throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
   const blocker = startBlocker(repo);
-  if (blocker && !blocker.answersOnlySlash) {
+  if (blocker) {
     throw new CliError(`the daemon cannot start: ${blocker.reason}; fix: ${blocker.fix}`);
   }
   const spawnedAt = Date.now();
@@ -245,7 +245,7 @@ export function lastLoggedError(repo: RepoInfo, pid: number): string | null {
     if (m?.[1] === 'error') found = m[2]!;
     else if (!found && /^\w*Error\b/.test(line)) found = line;
   }
-  return found?.replace(/^(shutting down|failed to start): /, '') ?? null;
+  return found?.replace(/^(shutting down|failed to start|refusing to start): /, '') ?? null;
 }
 
 /**

@@ -182,8 +182,13 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
     );
   const trivial = answer.subarray(answer.indexOf(0) + 1).toString('latin1') === '/\0';
   if (trivial) {
-    if (blocker?.answersOnlySlash) {
-      return check(name, 'warn', `pid ${s.pid} answers only /: ${blocker.reason}`, blocker.fix);
+    if (blocker?.readOnly) {
+      return check(
+        name,
+        'warn',
+        `pid ${s.pid} answers only / (every git command rescans): ${blocker.reason}, where no cookie can be written`,
+        blocker.fix,
+      );
     }
     const after = await fetchStatus(repo);
     const why = String(after?.lastTrivialReason ?? 'unknown reason');

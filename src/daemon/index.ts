@@ -51,10 +51,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (isLasting(err)) {
       // Not opened yet when it is the state dir itself that was refused: then nowhere.
       stateDir ??= openQuietly(err.gitDir!);
-      if (stateDir && recordRefusal(stateDir, err.message)) {
-        logger ??= loggerFor(stateDir, settingsFrom(new Map()), false);
-      }
+      if (stateDir) recordRefusal(stateDir, err.message);
     }
+    // Logged even when the marker could not be written (a full filesystem still appends to an
+    // existing log): `start` reads the reason from there.
+    if (stateDir) logger ??= loggerFor(stateDir, settingsFrom(new Map()), false);
     logger?.toFile('error', `refusing to start: ${err.message}`);
     throw err;
   }
