@@ -7,6 +7,7 @@ import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GIT_ENV, LAUNCHER, makeRepo, tempDir } from './git.js';
+import { namespaceMain } from './ns-child-main.js';
 
 function cli(wt: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(LAUNCHER, args, {
@@ -81,20 +82,4 @@ async function noInodes(): Promise<Record<string, unknown>> {
   return { startCode: start.status, startErr: start.stderr.trim() };
 }
 
-async function main(): Promise<void> {
-  const mode = process.argv[2];
-  if (process.argv[3] !== '--in-user-namespace') {
-    console.log(JSON.stringify({ skip: 'not in a namespace of its own; mounting nothing' }));
-    return;
-  }
-  const res = mode === 'readonly' ? await readOnly() : await noInodes();
-  console.log(JSON.stringify(res));
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.log(JSON.stringify({ error: String((err as Error)?.stack ?? err) }));
-    process.exit(1);
-  },
-);
+namespaceMain({ readonly: readOnly, noinodes: noInodes });

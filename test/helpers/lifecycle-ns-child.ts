@@ -30,18 +30,9 @@ import {
   statusAt,
   waitServing,
 } from './lifecycle-util.js';
+import { namespaceMain } from './ns-child-main.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
-
-/** In the initial namespace these sysctls are machine-wide: touch nothing there. */
-function inOwnUserNamespace(): boolean {
-  try {
-    const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
-  }
-}
 
 async function unmount(): Promise<Record<string, unknown>> {
   const base = tempDir('fsmond-ns-');
@@ -127,20 +118,4 @@ async function enospc(): Promise<Record<string, unknown>> {
   }
 }
 
-async function main(): Promise<void> {
-  const mode = process.argv[2];
-  if (process.argv[3] !== '--in-user-namespace' || !inOwnUserNamespace()) {
-    console.log(JSON.stringify({ skip: 'not in a user namespace of its own; touching nothing' }));
-    return;
-  }
-  const res = mode === 'unmount' ? await unmount() : await enospc();
-  console.log(JSON.stringify(res));
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.log(JSON.stringify({ error: String((err as Error)?.stack ?? err) }));
-    process.exit(1);
-  },
-);
+namespaceMain({ unmount, enospc });

@@ -5,19 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runUnshared } from '../helpers/lifecycle-ns.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/cli-fs-child.js');
 
-test('a read-only git dir: doctor names the read-only filesystem; start refuses saying so', async (t) => {
-  const res = await runUnshared(['-U', '-r', '-m'], CHILD, ['readonly'], 120_000);
+/** The child's facts for `mode`, or null when the test was skipped (with the reason). */
+async function facts(t: TestContext, mode: string): Promise<Record<string, unknown> | null> {
+  const res = await runUnshared(['-U', '-r', '-m'], CHILD, [mode], 120_000);
   if ('skip' in res) {
     t.skip(String(res.skip));
-    return;
+    return null;
   }
   assert.equal(res.error, undefined, String(res.error));
+  return res;
+}
+
+test('a read-only git dir: doctor names the read-only filesystem; start refuses saying so', async (t) => {
+  const res = await facts(t, 'readonly');
+  if (!res) return;
   assert.match(
     String(res.doctorRunning),
     /^warn daemon: pid \d+ answers only \/ \(every git command rescans\): '.*' is on a read-only filesystem, where no cookie can be written; fix: remount it read-write/,
@@ -31,12 +38,8 @@ test('a read-only git dir: doctor names the read-only filesystem; start refuses 
 });
 
 test('no inode left: start says why the daemon exited', async (t) => {
-  const res = await runUnshared(['-U', '-r', '-m'], CHILD, ['noinodes'], 120_000);
-  if ('skip' in res) {
-    t.skip(String(res.skip));
-    return;
-  }
-  assert.equal(res.error, undefined, String(res.error));
+  const res = await facts(t, 'noinodes');
+  if (!res) return;
   assert.equal(res.startCode, 1);
   assert.match(
     String(res.startErr),

@@ -5,12 +5,11 @@
  * it instead of promising a start that cannot happen. Needs root, to hand files to uid 65534.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertOneLineError, type CliResult, CliSandbox } from '../helpers/cli-sandbox.js';
-import { LAUNCHER, socketOf } from '../helpers/git.js';
+import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
+import { socketOf } from '../helpers/git.js';
 
 const NOBODY = 65534;
 const skip =
@@ -36,28 +35,7 @@ describe('a repository and its state dir of another user', { skip }, () => {
   });
   after(() => box.cleanup());
 
-  /** The CLI as uid 65534. */
-  const asNobody = (args: string[], cwd: string): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(
-        'setpriv',
-        [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', LAUNCHER, ...args],
-        { cwd, env: box.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      const lines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
-      child.on('close', (code) =>
-        resolve({ code, stdout, stderr, lines: lines(stdout), errLines: lines(stderr) }),
-      );
-    });
+  const asNobody = (args: string[], cwd: string) => box.runAs(NOBODY, args, cwd);
 
   test("root in another user's repository: start and run refuse in one line, nothing is created", async () => {
     const wt = box.repo('theirs');
