@@ -7,14 +7,14 @@
  * is clamped into its range: a huge timeout would overflow Node's timer (which then fires at
  * once) and a tiny cache or log limit would make the daemon spin.
  */
+import { HOOK_LIMITS } from '../contract/index.js';
 import { LEVELS, type Level } from './logger.js';
 
 /**
- * The hook shim waits this long for the first byte of an answer. The daemon's own waits
- * before answering (ready + cookie) must end inside it, so that a slow daemon answers `/`
- * before the shim gives up on it.
+ * The daemon's own waits before answering (ready + cookie) must end inside the shim's wait for
+ * the first byte, so that a slow daemon answers `/` before the shim gives up on it.
  */
-export const FIRST_BYTE_BUDGET_MS = 1000;
+export const FIRST_BYTE_BUDGET_MS = HOOK_LIMITS.firstByteMs;
 
 /** git's boolean: true/yes/on/any non-zero integer, false/no/off/0/empty; null if neither. */
 export function parseBool(value: string): boolean | null {

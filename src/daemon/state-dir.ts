@@ -78,19 +78,21 @@ export class StateDir {
     private readonly fd: number,
     dir: string,
     private readonly gitDir: string,
+    proc: boolean,
   ) {
     this.path = dir;
     const st = fs.fstatSync(fd);
     this.identity = { dev: st.dev, ino: st.ino };
-    this.viaProc = fs.existsSync(`/proc/self/fd/${fd}/.`);
+    this.viaProc = proc && fs.existsSync(`/proc/self/fd/${fd}/.`);
   }
 
   /**
    * Creates `<gitdir>/fsmond` (0700) if missing and opens it, refusing a git dir of another
    * user, a symlink, a non-directory, a directory of another user and one writable by group or
-   * others (all checked on the open handle, so nothing can be swapped in between).
+   * others (all checked on the open handle, so nothing can be swapped in between). `proc:
+   * false` uses the re-checking fallback even where /proc exists (for its tests).
    */
-  static open(gitDir: string, opts: { create?: boolean } = {}): StateDir {
+  static open(gitDir: string, opts: { create?: boolean; proc?: boolean } = {}): StateDir {
     checkGitDirOwner(gitDir);
     const dir = stateDirFor(gitDir);
     if (opts.create !== false) {
@@ -142,7 +144,7 @@ export class StateDir {
       }
       // Merely readable by others: tighten it, on the handle, never through the name.
       if ((st.mode & 0o777) !== 0o700) fs.fchmodSync(fd, 0o700);
-      return new StateDir(fd, dir, gitDir);
+      return new StateDir(fd, dir, gitDir, opts.proc !== false);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
