@@ -222,5 +222,14 @@ export function checkShim(kind: string): Check {
       `install cc, then run 'node ${path.join(path.dirname(NODE_SHIM), 'build.mjs')}' and 'git fsmond enable'`,
     );
   }
+  if (kind === 'other') {
+    // Set, so git pays for a hook on every command, but it never asks our daemon.
+    return check(
+      name,
+      'warn',
+      "git runs another fsmonitor hook, not git-fsmond's shim: the daemon is never asked",
+      "run 'git fsmond enable' (disable puts the other hook back)",
+    );
+  }
   return check(name, 'ok', kind === 'ipc' ? 'none: git uses IPC' : 'none in use');
 }

@@ -143,6 +143,34 @@ describe('cli doctor', () => {
     assert.match(message, /unknown key fsmond\.loglevl/);
   });
 
+  test("another program as core.fsmonitor, parcel on Linux, waits past the shim's: warnings", async () => {
+    const wt = box.repo('other-hook');
+    box.git(wt, ['config', 'core.fsmonitor', '/usr/bin/true']);
+    box.git(wt, ['config', 'fsmond.backend', 'parcel']);
+    box.git(wt, ['config', 'fsmond.cookieTimeoutMs', '99999999999']);
+    const checks = parse(await box.run(['doctor'], wt));
+    assert.deepEqual(checks.get('core.fsmonitor'), [
+      'warn',
+      "core.fsmonitor=/usr/bin/true (local config) is not git-fsmond's shim; fix: run 'git fsmond enable'",
+    ]);
+    assert.deepEqual(checks.get('shim'), [
+      'warn',
+      "git runs another fsmonitor hook, not git-fsmond's shim: the daemon is never asked; fix: run 'git fsmond enable' (disable puts the other hook back)",
+    ]);
+    const [status, message] = checks.get('settings')!;
+    assert.equal(status, 'warn');
+    assert.match(
+      message,
+      /fsmond\.cookieTimeoutMs=99999999999 is above the maximum 10000, so 10000 is used/,
+    );
+    assert.match(
+      message,
+      /fsmond\.readyTimeoutMs \+ fsmond\.cookieTimeoutMs = 10300 ms, not below the 1000 ms/,
+    );
+    if (process.platform === 'linux')
+      assert.match(message, /fsmond\.backend=parcel loses events on Linux/);
+  });
+
   test('a hook command line with shell characters warns (git runs it through sh)', async () => {
     const wt = box.repo('shell');
     box.git(wt, ['config', 'core.fsmonitor', `${C_SHIM} --verbose`]);
