@@ -39,25 +39,27 @@ async function readOnly(): Promise<Record<string, unknown>> {
     env: { ...GIT_ENV, HOME: mnt },
     stdio: 'ignore',
   });
-  const deadline = Date.now() + 30_000;
-  while (cli(wt, ['status']).status !== 0) {
-    if (Date.now() > deadline) return { error: 'the daemon did not start watching' };
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (cli(wt, ['status']).status !== 0) {
+      if (Date.now() > deadline) return { error: 'the daemon did not start watching' };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' });
+    if (r.status !== 0) return { skip: `cannot remount read-only: ${r.stderr.trim()}` };
+    const doctorRunning = lines(cli(wt, ['doctor']));
+    const stop = cli(wt, ['stop']);
+    const startRo = cli(wt, ['start']);
+    return {
+      doctorRunning: doctorRunning.split('\n').find((l) => l.includes(' daemon: ')),
+      stopCode: stop.status,
+      startCode: startRo.status,
+      startErr: startRo.stderr.trim(),
+    };
+  } finally {
+    // Whatever happened: no daemon outlives the namespace's mounts.
+    if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
   }
-  const r = spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    daemon.kill('SIGKILL');
-    return { skip: `cannot remount read-only: ${r.stderr.trim()}` };
-  }
-  const doctorRunning = lines(cli(wt, ['doctor']));
-  const stop = cli(wt, ['stop']);
-  const startRo = cli(wt, ['start']);
-  return {
-    doctorRunning: doctorRunning.split('\n').find((l) => l.includes(' daemon: ')),
-    stopCode: stop.status,
-    startCode: startRo.status,
-    startErr: startRo.stderr.trim(),
-  };
 }
 
 /** No inode left: start must say why the daemon exited, not only "see the log". */
