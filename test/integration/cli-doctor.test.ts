@@ -31,6 +31,13 @@ function parse(r: CliResult): Map<string, [string, string]> {
   return map;
 }
 
+/** The message of check `name`, which must be a warning. */
+function warning(checks: Map<string, [string, string]>, name: string): string {
+  const [status, message] = checks.get(name)!;
+  assert.equal(status, 'warn', `${name}: ${message}`);
+  return message;
+}
+
 const hasDaemonFeature = /^feature: fsmonitor--daemon$/m.test(
   execFileSync('git', ['version', '--build-options'], { encoding: 'utf8' }),
 );
@@ -133,8 +140,7 @@ describe('cli doctor', () => {
       'fail',
       "core.fsmonitor=/nonexistent/fsmond-hook (local config) is not an executable file; fix: run 'git fsmond enable'",
     ]);
-    const [status, message] = checks.get('settings')!;
-    assert.equal(status, 'warn');
+    const message = warning(checks, 'settings');
     assert.match(
       message,
       /fsmond\.logLevel=verbose is not one of debug, info, warn, error, so the default is used/,
@@ -157,8 +163,7 @@ describe('cli doctor', () => {
       'warn',
       "git runs another fsmonitor hook, not git-fsmond's shim: the daemon is never asked; fix: run 'git fsmond enable' (disable puts the other hook back)",
     ]);
-    const [status, message] = checks.get('settings')!;
-    assert.equal(status, 'warn');
+    const message = warning(checks, 'settings');
     assert.match(
       message,
       /fsmond\.cookieTimeoutMs=99999999999 is above the maximum 10000, so 10000 is used/,
