@@ -15,7 +15,7 @@
  * worktree it watches and answers `/` to anyone elsewhere.
  *
  * git has no read timeout, so the shim must never stall git. A daemon that accepts and then
- * says nothing for 1000 ms (stopped, wedged, a foreign server) gets `/`, and the shim leaves
+ * says nothing for 900 ms (stopped, wedged, a foreign server) gets `/`, and the shim leaves
  * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 30 ms, until the
  * daemon, answering any request, removes it. Once bytes flow, 8000 ms bound the whole answer.
  *
@@ -63,7 +63,7 @@
 #define NEVER_VALID "builtin:fsmond-unavailable."
 #define ANSWER_MS 8000
 #define SPAWN_WAIT_MS 2000
-#define FIRST_BYTE_MS 1000
+#define FIRST_BYTE_MS 900
 #define MUTED_WAIT_MS 30
 #define TIMEOUT_ENV "GIT_FSMOND_HOOK_TIMEOUT_MS"
 #define LAUNCHER_ENV "GIT_FSMOND_LAUNCHER"

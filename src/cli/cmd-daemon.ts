@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { EXIT_ALREADY_RUNNING, runDaemon } from '../daemon/index.js';
 import { action, CliError, examples, note, out, repoOf } from './common.js';
 import { gitConfigGet, isOurShim } from './config.js';
-import { fetchStatus, notRunning, refuseRemote, startDaemon, stopDaemon } from './control.js';
+import { fetchStatus, refuseRemote, startDaemon, stopDaemon, stoppedLine } from './control.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -79,17 +79,20 @@ export function addDaemonCommands(program: Command): void {
     .command('stop')
     .summary('stop the daemon and wait until it has exited')
     .description(
-      'Ask the daemon to quit and wait until its process has exited. Fails when none runs, or ' +
-        'when it is still alive after --timeout seconds.',
+      'Ask the daemon to quit and wait until its process has exited. A daemon that does not ' +
+        'answer (stopped, hung) is sent SIGTERM, then SIGKILL, once its pid is verified to be ' +
+        "this worktree's daemon. No daemon running is success (a note on stderr); fails when " +
+        'it is still alive after --timeout seconds.',
     )
     .option('--timeout <seconds>', 'give up after this long', seconds, 30)
     .addHelpText('after', examples('git fsmond stop', 'git fsmond stop --timeout 5'))
     .action(
       action(async (opts: { timeout: number }, cmd: Command) => {
         const repo = await repoOf(cmd);
-        const pid = await stopDaemon(repo, opts.timeout * 1000);
-        if (pid === null) throw notRunning(repo);
-        out(`stopped daemon (pid ${pid})`);
+        const stopped = await stopDaemon(repo, opts.timeout * 1000);
+        // Scripts stop before they change things: nothing to stop is success, said on stderr.
+        if (stopped) out(stoppedLine(stopped));
+        else note(`no daemon is running for '${repo.worktree}': nothing to stop`);
         return 0;
       }),
     );

@@ -1,6 +1,6 @@
 /** `doctor`: everything that decides whether git-fsmond works here, one line per check. */
 import type { Command } from 'commander';
-import { settingsFrom } from '../daemon/index.js';
+import { parseBool, settingsFrom } from '../daemon/index.js';
 import { discoverRepo, RepoError, readConfig } from '../git/index.js';
 import { action, dirOf, EXIT, examples, out } from './common.js';
 import { gitConfigGet, gitConfigScope, monitorKind } from './config.js';
@@ -40,8 +40,7 @@ async function runChecks(dir: string): Promise<Check[]> {
     all,
   };
   checks.push(...checkConfig(cfg, git));
-  const ucOn = ['true', 'yes', 'on', '1'].includes(cfg.untrackedCache?.toLowerCase() ?? '');
-  checks.push(checkUntrackedCacheInIndex(repo, ucOn));
+  checks.push(checkUntrackedCacheInIndex(repo, parseBool(cfg.untrackedCache ?? '') === true));
   checks.push(checkInotify(countDirectories(repo.worktree), Math.max(daemons, 1)));
   checks.push(await checkFilesystem(repo, settingsFrom(all).allowRemote));
   checks.push(checkShim(monitorKind(fsmonitor)));

@@ -4,17 +4,33 @@ import { REQUEST } from '../contract/index.js';
 import type { RepoInfo } from '../git/index.js';
 import { action, CliError, EXIT, examples, out, repoOf } from './common.js';
 import { gitConfigGet, monitorKind } from './config.js';
-import { type DaemonStatus, fetchStatus, isListening, lastRefusal, request } from './control.js';
+import {
+  ANSWER_WITHIN_MS,
+  describeMute,
+  lastRefusal,
+  type Probe,
+  probeDaemon,
+  request,
+  startBlocker,
+} from './control.js';
 import { duration, megabytes, readableAnswer } from './format.js';
 
 /** The `status --json` document: the same keys whether or not a daemon runs. */
-async function statusDocument(repo: RepoInfo, s: DaemonStatus | null) {
-  const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+async function statusDocument(repo: RepoInfo, probing: Promise<Probe>) {
+  // Side by side: a mute daemon costs the probe its whole wait, which git need not add to.
+  const [hook, probe] = await Promise.all([
+    gitConfigGet(repo.worktree, null, 'core.fsmonitor'),
+    probing,
+  ]);
+  const s = probe.state === 'answering' ? probe.status : null;
+  const mutePid = probe.state === 'mute' && probe.peer?.pid ? probe.peer.pid : null;
   const { pid, watching, ...rest }: Record<string, unknown> = s ?? {};
   return {
-    running: s !== null,
+    running: probe.state !== 'none',
+    /** False for a daemon that accepts connections but does not answer (stopped, hung). */
+    responding: s !== null,
     watching: watching === true,
-    pid: pid ?? null,
+    pid: pid ?? mutePid,
     worktree: repo.worktree,
     gitDir: repo.gitDir,
     token: rest.token ?? null,
@@ -29,19 +45,36 @@ async function statusDocument(repo: RepoInfo, s: DaemonStatus | null) {
     shim: monitorKind(hook),
     shimPath: hook,
     /** With no daemon running: why the last start was refused, if it was. */
-    lastError: rest.lastError ?? (s ? null : lastRefusal(repo)),
+    lastError: rest.lastError ?? (probe.state === 'none' ? lastRefusal(repo) : null),
+    /** With no daemon running: what would stop one from starting (and its fix), if seen. */
+    startBlocked: probe.state === 'none' ? blockerText(repo) : null,
+    /** Who listens, for a daemon that does not answer. */
+    mute: probe.state === 'mute' ? describeMute(probe.peer) : null,
     ...rest,
   };
 }
 
+/** Why a daemon cannot start here, with the fix, when that can be seen in advance. */
+function blockerText(repo: RepoInfo): string | null {
+  const b = startBlocker(repo);
+  return b ? `${b.reason}; fix: ${b.fix}` : null;
+}
+
 function humanStatus(doc: Awaited<ReturnType<typeof statusDocument>>): string[] {
+  if (doc.mute) {
+    return [
+      `not responding: ${doc.mute} listens on the socket of '${doc.worktree}' but did not answer within ${ANSWER_WITHIN_MS} ms (stopped or hung); 'git fsmond stop' ends it`,
+    ];
+  }
   if (!doc.running) {
     const enabled = doc.shim === 'c' || doc.shim === 'node';
     const why = doc.lastError
       ? `the daemon refused to start: ${doc.lastError}`
-      : enabled
-        ? 'no daemon is running (the next git command starts one)'
-        : "git-fsmond is not enabled here: run 'git fsmond enable'";
+      : doc.startBlocked
+        ? `the daemon cannot start: ${doc.startBlocked}`
+        : enabled
+          ? 'no daemon is running (the next git command starts one)'
+          : "git-fsmond is not enabled here: run 'git fsmond enable'";
     return [`not watching '${doc.worktree}': ${why}`];
   }
   const state = doc.watching
@@ -68,8 +101,9 @@ export function addInspectCommands(program: Command): void {
         '--json keys: running, watching, pid, worktree, gitDir, token, uptimeMs, ' +
         'watchedDirectories, events, queries, lastAnswerMs, rssBytes, backend, shim (c, node, ' +
         'ipc, none or other), shimPath, lastError (with no daemon running: why its last start was ' +
-        'refused), and whatever else the daemon reports. They are all present (null) when no ' +
-        'daemon runs.',
+        'refused), responding (false for a daemon that accepts but does not answer), mute (who ' +
+        'listens then), startBlocked (with no daemon running: what would stop one from starting), ' +
+        'and whatever else the daemon reports. They are all present (null) when no daemon runs.',
     )
     .option('--json', 'print every detail as one JSON object')
     .addHelpText(
@@ -83,11 +117,7 @@ export function addInspectCommands(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const repo = await repoOf(cmd);
-        const s = await fetchStatus(repo);
-        if (!s && (await isListening(repo))) {
-          throw new CliError(`the daemon for '${repo.worktree}' listens but does not answer`);
-        }
-        const doc = await statusDocument(repo, s);
+        const doc = await statusDocument(repo, probeDaemon(repo));
         if (opts.json) out(JSON.stringify(doc, null, 2));
         else for (const line of humanStatus(doc)) out(line);
         return doc.watching ? EXIT.ok : EXIT.failure;

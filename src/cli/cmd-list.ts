@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { discoverRepo } from '../git/index.js';
 import { action, examples, out } from './common.js';
 import { GLOBAL_CWD, gitConfigGet, gitConfigUnset, isOurShim } from './config.js';
-import { fetchStatus, isListening } from './control.js';
+import { probeDaemon } from './control.js';
 import { recordedWorktrees, WORKTREE_KEY } from './registry.js';
 
 type State = 'watching' | 'starting' | 'stopped' | 'unresponsive' | 'missing';
@@ -28,9 +28,14 @@ async function inspect(worktree: string): Promise<Entry> {
   }
   // A plain directory now inside some other repository is not the worktree that was enabled.
   if (repo.worktree !== worktree) return { ...entry, reason: 'no longer a worktree root' };
-  const s = await fetchStatus(repo);
-  if (s) return { ...entry, state: s.watching ? 'watching' : 'starting', pid: s.pid };
-  return { ...entry, state: (await isListening(repo)) ? 'unresponsive' : 'stopped' };
+  const probe = await probeDaemon(repo);
+  if (probe.state === 'answering') {
+    const s = probe.status;
+    return { ...entry, state: s.watching ? 'watching' : 'starting', pid: s.pid };
+  }
+  if (probe.state === 'mute')
+    return { ...entry, state: 'unresponsive', pid: probe.peer?.pid || null };
+  return { ...entry, state: 'stopped' };
 }
 
 export function addListCommand(program: Command): void {

@@ -11,7 +11,7 @@ import {
   needsShell,
   type Scope,
 } from './config.js';
-import { fetchStatus, refuseRemote, startDaemon, stopDaemon } from './control.js';
+import { fetchStatus, refuseRemote, startDaemon, stopDaemon, stoppedLine } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { Progress } from './progress.js';
 import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
@@ -138,8 +138,8 @@ export function addSetupCommands(program: Command): void {
         if (forgot) out(`removed '${repo!.worktree}' from global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !forgot) out(`not enabled in ${where}: nothing to undo`);
         if (!repo) return 0;
-        const pid = await stopDaemon(repo, STOP_TIMEOUT_MS);
-        if (pid !== null) out(`stopped daemon (pid ${pid})`);
+        const stopped = await stopDaemon(repo, STOP_TIMEOUT_MS);
+        if (stopped) out(stoppedLine(stopped));
         await noteStillEnabled(repo, scope);
         return 0;
       }),

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parseBool } from '../daemon/index.js';
 import { CliError, PACKAGE_ROOT } from './control.js';
 
 const run = promisify(execFile);
@@ -110,10 +111,8 @@ export function monitorKind(value: string | null): MonitorKind {
   if (value === null) return 'none';
   if (/\/hooks\/bin\/fsmond-hook$/.test(value)) return 'c';
   if (/\/hooks\/fsmond-hook\.cjs$/.test(value)) return 'node';
-  const v = value.trim().toLowerCase();
-  if (['true', 'yes', 'on', '1'].includes(v)) return 'ipc';
-  if (['false', 'no', 'off', '0', ''].includes(v)) return 'none';
-  return 'other';
+  const b = parseBool(value);
+  return b === null ? 'other' : b ? 'ipc' : 'none';
 }
 
 export const isOurShim = (value: string | null) => {

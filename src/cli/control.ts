@@ -1,9 +1,15 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { type DaemonStatus, findSocket, REQUEST, stateFile } from '../contract/index.js';
-import { ownStateDir, settingsFrom } from '../daemon/index.js';
+import {
+  type DaemonStatus,
+  findSocket,
+  REQUEST,
+  stateDirFor,
+  stateFile,
+} from '../contract/index.js';
+import { ownerName, StateDir, settingsFrom } from '../daemon/index.js';
 import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
-import { sendRequest, socketState } from '../ipc/index.js';
+import { listenerOf, type PeerCredentials, sendRequest, socketState } from '../ipc/index.js';
 import { CliError, LAUNCHER } from './common.js';
 
 export type { DaemonStatus } from '../contract/index.js';
@@ -34,6 +40,58 @@ export function lastRefusal(repo: RepoInfo, sinceMs = 0): string | null {
   } catch {
     return null;
   }
+}
+
+export interface Blocker {
+  reason: string;
+  fix: string;
+  /** A running daemon can write no cookie there: it answers only `/`. */
+  readOnly?: boolean;
+}
+
+/**
+ * What stops a daemon started by this user from starting (or from ever answering incrementally)
+ * here, as far as can be seen without starting one: a git dir of another user, a state dir or
+ * spawn lock left by another user (typically root, after `sudo git ...`), a symlink there, a
+ * read-only git dir.
+ */
+export function startBlocker(repo: RepoInfo): Blocker | null {
+  const euid = process.geteuid?.();
+  const foreign = (st: fs.Stats | undefined) =>
+    st !== undefined && euid !== undefined && st.uid !== euid;
+  const gitDirSt = fs.statSync(repo.gitDir, { throwIfNoEntry: false });
+  if (foreign(gitDirSt)) {
+    return {
+      reason: `'${repo.gitDir}' belongs to ${ownerName(gitDirSt!.uid)}: the daemon runs only as the owner of the repository`,
+      fix: `run git-fsmond as ${ownerName(gitDirSt!.uid)}`,
+    };
+  }
+  const dir = stateDirFor(repo.gitDir);
+  const removeIt = `${euid === 0 ? '' : 'sudo '}rm -rf '${dir}' (a new one is made)`;
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink()) return { reason: `'${dir}' is a symlink`, fix: removeIt };
+  if (st && !st.isDirectory()) return { reason: `'${dir}' is not a directory`, fix: removeIt };
+  for (const p of [dir, stateFile(repo.gitDir, 'spawnLock'), stateFile(repo.gitDir, 'cookieDir')]) {
+    const pst = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (foreign(pst)) {
+      return { reason: `'${p}' belongs to ${ownerName(pst!.uid)}`, fix: removeIt };
+    }
+  }
+  if (st && (st.mode & 0o022) !== 0) {
+    return { reason: `'${dir}' is writable by others than you`, fix: removeIt };
+  }
+  try {
+    fs.accessSync(st ? dir : repo.gitDir, fs.constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') {
+      return {
+        reason: `'${repo.gitDir}' is on a read-only filesystem`,
+        fix: 'remount it read-write, or disable git-fsmond here',
+        readOnly: true,
+      };
+    }
+  }
+  return null;
 }
 
 export async function isListening(repo: RepoInfo): Promise<boolean> {
@@ -94,12 +152,15 @@ export function daemonEnv(): NodeJS.ProcessEnv {
  * directory of ours (a planted symlink must not choose where we write).
  */
 function openLogForChild(repo: RepoInfo): number | 'ignore' {
+  let dir: StateDir | undefined;
   try {
-    ownStateDir(repo.gitDir);
+    dir = StateDir.open(repo.gitDir);
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(logPathFor(repo), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+    return fs.openSync(dir.file('log'), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch {
     return 'ignore';
+  } finally {
+    dir?.close();
   }
 }
 
@@ -114,6 +175,10 @@ export async function startDaemon(
 ): Promise<DaemonStatus> {
   const running = await fetchStatus(repo);
   if (running) throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
+  const blocker = startBlocker(repo);
+  if (blocker) {
+    throw new CliError(`the daemon cannot start: ${blocker.reason}; fix: ${blocker.fix}`);
+  }
   const spawnedAt = Date.now();
   const log = openLogForChild(repo);
   const child = spawn(LAUNCHER, ['daemon', repo.worktree], {
@@ -142,8 +207,9 @@ export async function startDaemon(
     } else if (exited !== null) {
       const refusal = lastRefusal(repo, spawnedAt);
       if (refusal) throw new CliError(`the daemon refused to start: ${refusal}`);
+      const why = child.pid === undefined ? null : lastLoggedError(repo, child.pid);
       throw new CliError(
-        `the daemon exited with code ${exited} before listening; see '${logPathFor(repo)}'`,
+        `the daemon exited with code ${exited} before listening${why ? `: ${why}` : ''}; see '${logPathFor(repo)}'`,
       );
     }
     await sleep(status ? 100 : 10);
@@ -156,37 +222,179 @@ export async function startDaemon(
   throw new CliError(`the daemon did not listen within ${opts.timeoutMs / 1000} s`);
 }
 
-function alive(pid: number): boolean {
+/**
+ * The last error line process `pid` wrote to the daemon log (its own logger's, or the first
+ * line of what it printed on stderr, which goes there too), or null.
+ */
+export function lastLoggedError(repo: RepoInfo, pid: number): string | null {
+  let text: string;
+  try {
+    const fd = fs.openSync(logPathFor(repo), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      text = buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const ours = new RegExp(`^\\S+ ${pid} (error|warn): (.*)$`);
+  let found: string | null = null;
+  for (const line of text.split('\n')) {
+    const m = ours.exec(line);
+    if (m?.[1] === 'error') found = m[2]!;
+    else if (!found && /^\w*Error\b/.test(line)) found = line;
+  }
+  return found?.replace(/^(shutting down|failed to start|refusing to start): /, '') ?? null;
+}
+
+/**
+ * Whether `pid` still runs. A zombie does not: a daemon that `start` detached is reaped by
+ * whatever init the machine has, and some (container inits) take seconds to do it.
+ */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  } catch (err) {
+    // No /proc (not Linux): kill(0) is all there is.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync('/proc/self/stat');
   }
 }
 
-/** Asks the daemon to quit and waits until its process is gone: its pid, or null if none ran. */
-export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<number | null> {
-  const status = await fetchStatus(repo);
-  if (!status) {
-    if (!(await isListening(repo))) return null;
+/** How long `status`, `stop` and `doctor` give a daemon to answer before calling it mute. */
+export const ANSWER_WITHIN_MS = 400;
+
+export type Probe =
+  | { state: 'none' }
+  | { state: 'answering'; status: DaemonStatus }
+  /** Accepts connections but does not answer (SIGSTOP'd, hung, a foreign server). */
+  | { state: 'mute'; peer: PeerCredentials | null };
+
+/** What serves this worktree's socket, within about ANSWER_WITHIN_MS even if it is mute. */
+export async function probeDaemon(repo: RepoInfo): Promise<Probe> {
+  const status = await fetchStatus(repo, ANSWER_WITHIN_MS);
+  if (status) return { state: 'answering', status };
+  if (!(await isListening(repo))) return { state: 'none' };
+  return { state: 'mute', peer: await listenerOf(socketOf(repo)) };
+}
+
+/** "pid N" of a mute listener, or what is known instead. */
+export function describeMute(peer: PeerCredentials | null): string {
+  if (!peer) return 'a server of unknown pid';
+  if (peer.pid === 0) return `a server of uid ${peer.uid} in another pid namespace`;
+  return `pid ${peer.pid}`;
+}
+
+const realpath = (p: string) => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Why `pid` is not this worktree's daemon of ours (another user's process, or a program other
+ * than our launcher running `daemon <worktree>` or `run`), or null when it is. Checked before
+ * any signal: the pid of a mute server comes from the socket, which anyone may have bound.
+ */
+export function notOurDaemon(pid: number, uid: number, repo: RepoInfo): string | null {
+  const euid = process.geteuid?.();
+  if (euid !== undefined && uid !== euid) return `it runs as uid ${uid}, not as you`;
+  let args: string[];
+  try {
+    args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return 'its command line cannot be read';
+  }
+  const launcher = realpath(LAUNCHER);
+  const at = args.findIndex((a) => a !== '' && realpath(a) === launcher);
+  const rest = at < 0 ? [] : args.slice(at + 1);
+  const daemonOf = rest[0] === 'daemon' && rest[1] ? realpath(rest[1]) : null;
+  if (daemonOf === realpath(repo.worktree) || rest.includes('run')) return null;
+  return `it is not git-fsmond's daemon for this worktree (${args.join(' ').trim()})`;
+}
+
+/** Until `pid` is gone or `ms` have passed; true if it is gone. */
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/** How long a mute daemon gets to act on SIGTERM before SIGKILL. */
+const TERM_GRACE_MS = 2_000;
+
+/** A daemon that does not answer: verified to be ours, then SIGTERM (+SIGCONT), then SIGKILL. */
+async function stopMute(repo: RepoInfo, peer: PeerCredentials | null): Promise<StopResult> {
+  const what = describeMute(peer);
+  const sock = socketOf(repo);
+  if (!peer || peer.pid === 0) {
     throw new CliError(
-      `something listens on '${socketOf(repo)}' but does not answer; find it with 'ss -xlp' and kill it`,
+      `${what} listens on '${sock}' but does not answer; find it with 'ss -xlp' and stop it`,
     );
   }
+  const pid = peer.pid;
+  const why = notOurDaemon(pid, peer.uid, repo);
+  if (why) {
+    throw new CliError(
+      `pid ${pid} listens on '${sock}' but does not answer; not stopping it: ${why}`,
+    );
+  }
+  // A stopped process keeps SIGTERM pending until it is continued.
+  process.kill(pid, 'SIGTERM');
+  process.kill(pid, 'SIGCONT');
+  if (await waitGone(pid, TERM_GRACE_MS)) return { pid, how: 'did not answer; ended by SIGTERM' };
+  process.kill(pid, 'SIGKILL');
+  if (await waitGone(pid, TERM_GRACE_MS)) return { pid, how: 'did not answer; killed (SIGKILL)' };
+  throw new CliError(`the daemon (pid ${pid}) survived SIGKILL (stuck in the kernel?)`);
+}
+
+export const stoppedLine = (r: StopResult) =>
+  `stopped daemon (pid ${r.pid})${r.how ? `, which ${r.how}` : ''}`;
+
+export interface StopResult {
+  pid: number;
+  /** Set when it had to be signalled instead of asked. */
+  how?: string;
+}
+
+/**
+ * Asks the daemon to quit and waits until its process is gone; one that does not answer is
+ * signalled instead. Null when none ran.
+ */
+export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<StopResult | null> {
+  const probe = await probeDaemon(repo);
+  if (probe.state === 'none') return null;
+  if (probe.state === 'mute') return stopMute(repo, probe.peer);
+  const { pid } = probe.status;
   try {
     await sendRequest(socketOf(repo), Buffer.from(REQUEST.quit), { timeoutMs });
   } catch {
     // It may close before answering; waiting for the process below is what counts.
   }
   const deadline = Date.now() + timeoutMs;
-  while (alive(status.pid) || (await isListening(repo))) {
+  while (alive(pid) || (await isListening(repo))) {
     if (Date.now() > deadline) {
       throw new CliError(
-        `the daemon (pid ${status.pid}) did not exit within ${timeoutMs / 1000} s; 'kill -KILL ${status.pid}' ends it`,
+        `the daemon (pid ${pid}) did not exit within ${timeoutMs / 1000} s; 'kill -KILL ${pid}' ends it`,
       );
     }
-    await sleep(20);
+    await sleep(10);
   }
-  return status.pid;
+  return { pid };
 }

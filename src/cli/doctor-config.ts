@@ -3,8 +3,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parseBool } from '../daemon/index.js';
 import { bestShim, C_SHIM, monitorKind, NODE_SHIM, needsShell, shimBuild } from './config.js';
-import { settingProblems } from './keys.js';
+import { settingProblems, settingWarnings } from './keys.js';
 
 const run = promisify(execFile);
 
@@ -114,9 +115,8 @@ export function checkConfig(cfg: ConfigView, git: GitInfo): Check[] {
       );
     }
   }
-  const uc = cfg.untrackedCache?.toLowerCase();
   checks.push(
-    uc === 'true' || uc === 'yes' || uc === 'on' || uc === '1'
+    parseBool(cfg.untrackedCache ?? '') === true
       ? check('core.untrackedCache', 'ok', `core.untrackedCache=${cfg.untrackedCache}`)
       : check(
           'core.untrackedCache',
@@ -125,7 +125,7 @@ export function checkConfig(cfg: ConfigView, git: GitInfo): Check[] {
           'git config core.untrackedCache true',
         ),
   );
-  const problems = settingProblems(cfg.all);
+  const problems = [...settingProblems(cfg.all), ...settingWarnings(cfg.all)];
   checks.push(
     problems.length === 0
       ? check('settings', 'ok', 'every fsmond.* key is known and valid')
@@ -220,6 +220,15 @@ export function checkShim(kind: string): Check {
       'warn',
       'the Node shim (~35 ms per git command): no C compiler was found at install',
       `install cc, then run 'node ${path.join(path.dirname(NODE_SHIM), 'build.mjs')}' and 'git fsmond enable'`,
+    );
+  }
+  if (kind === 'other') {
+    // Set, so git pays for a hook on every command, but it never asks our daemon.
+    return check(
+      name,
+      'warn',
+      "git runs another fsmonitor hook, not git-fsmond's shim: the daemon is never asked",
+      "run 'git fsmond enable' (disable puts the other hook back)",
     );
   }
   return check(name, 'ok', kind === 'ipc' ? 'none: git uses IPC' : 'none in use');

@@ -2,7 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { filesystemOf, type RepoInfo } from '../git/index.js';
-import { fetchStatus, isListening, lastRefusal, request, socketOf } from './control.js';
+import {
+  ANSWER_WITHIN_MS,
+  describeMute,
+  fetchStatus,
+  lastRefusal,
+  probeDaemon,
+  request,
+  socketOf,
+  startBlocker,
+} from './control.js';
 import { type Check, check } from './doctor-config.js';
 
 /**
@@ -123,16 +132,17 @@ export async function checkFilesystem(repo: RepoInfo, allowRemote: boolean): Pro
 /** Runs, answers its status, and answers a real query (a cookie round trip) incrementally. */
 export async function checkDaemon(repo: RepoInfo): Promise<Check> {
   const name = 'daemon';
-  const s = await fetchStatus(repo);
-  if (!s) {
-    if (await isListening(repo)) {
-      return check(
-        name,
-        'fail',
-        `something listens on '${socketOf(repo)}' but does not answer`,
-        "kill it, then run 'git fsmond start'",
-      );
-    }
+  const probe = await probeDaemon(repo);
+  if (probe.state === 'mute') {
+    return check(
+      name,
+      'fail',
+      `${describeMute(probe.peer)} listens on '${socketOf(repo)}' but did not answer within ${ANSWER_WITHIN_MS} ms (stopped or hung)`,
+      "run 'git fsmond stop' (it verifies the pid, then signals it), then 'git fsmond start'",
+    );
+  }
+  const blocker = startBlocker(repo);
+  if (probe.state === 'none') {
     const refusal = lastRefusal(repo);
     if (refusal) {
       // Until a start succeeds, the shims answer `/` at once: every git command rescans.
@@ -143,6 +153,9 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
         "fix that, then run 'git fsmond start'",
       );
     }
+    if (blocker) {
+      return check(name, 'fail', `not running, and cannot start: ${blocker.reason}`, blocker.fix);
+    }
     return check(
       name,
       'warn',
@@ -150,6 +163,7 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
       "run 'git fsmond start' to start it now",
     );
   }
+  const s = probe.status;
   if (!s.watching) {
     return check(
       name,
@@ -168,6 +182,14 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
     );
   const trivial = answer.subarray(answer.indexOf(0) + 1).toString('latin1') === '/\0';
   if (trivial) {
+    if (blocker?.readOnly) {
+      return check(
+        name,
+        'warn',
+        `pid ${s.pid} answers only / (every git command rescans): ${blocker.reason}, where no cookie can be written`,
+        blocker.fix,
+      );
+    }
     const after = await fetchStatus(repo);
     const why = String(after?.lastTrivialReason ?? 'unknown reason');
     return check(

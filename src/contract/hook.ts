@@ -1,7 +1,8 @@
 /**
- * The hook shims' time limits. The daemon's own waits (first registration, cookie) should end
+ * The hook shims' time limits. The daemon's own waits (first registration, cookie) must end
  * inside firstByteMs: a daemon that says nothing for longer is taken for a mute one, answered
- * `/` for and marked `unresponsive` until it answers again.
+ * `/` for and marked `unresponsive` until it answers again (doctor warns about settings that
+ * do not fit).
  */
 export const HOOK_LIMITS = {
   /** A started daemon must accept a connection within this. */
@@ -12,7 +13,7 @@ export const HOOK_LIMITS = {
    * The first byte of the answer, from sending the token: all that a daemon which accepts and
    * never answers (stopped, wedged, not ours) may cost a git command.
    */
-  firstByteMs: 1000,
+  firstByteMs: 900,
   /**
    * While LAYOUT.unresponsive exists: the wait for the first byte, and for room in a full
    * listen backlog.

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { StateDir } from './state-dir.js';
 
 /**
  * The cookie handshake: a query creates and deletes a unique file in a watched directory and
@@ -11,16 +12,18 @@ export class CookieSync {
   private readonly waiting = new Map<string, (seen: boolean) => void>();
 
   constructor(
-    private readonly dir: string,
+    /** Cookies go to its cookie dir, reached through the handle, never by name. */
+    private readonly stateDir: StateDir,
     private readonly timeoutMs: number,
     /** Called when the cookie directory had to be re-created (so it gets watched again). */
     private readonly onRecreated: () => void,
+    /** The state directory itself was removed: no cookie can ever be seen again. */
+    private readonly onStateDirGone: () => void = () => {},
   ) {}
 
   /** Resolves true once the watcher has delivered this query's cookie, false otherwise. */
   sync(): Promise<boolean> {
     const name = `${process.pid}-${this.next++}`;
-    const file = path.join(this.dir, name);
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => finish(false), this.timeoutMs);
       const finish = (seen: boolean) => {
@@ -29,7 +32,7 @@ export class CookieSync {
         resolve(seen);
       };
       this.waiting.set(name, finish);
-      if (!this.touch(file)) finish(false);
+      if (!this.touch(name)) finish(false);
     });
   }
 
@@ -47,27 +50,26 @@ export class CookieSync {
     return this.waiting.size;
   }
 
-  private touch(file: string): boolean {
+  private touch(name: string): boolean {
     try {
+      const file = path.join(this.stateDir.file('cookieDir'), name);
       fs.closeSync(fs.openSync(file, 'wx', 0o600));
       fs.unlinkSync(file);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        try {
-          // One level at a time, never the git dir itself: after `mv .git elsewhere` a
-          // recursive mkdir would plant an empty `.git` in the worktree.
-          for (const d of [path.dirname(this.dir), this.dir]) {
-            try {
-              fs.mkdirSync(d, { mode: 0o700 });
-            } catch (e) {
-              if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-            }
-          }
-          this.onRecreated();
-        } catch {
-          // The git dir itself is gone; health checks will stop the daemon.
-        }
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      // Only the cookie dir is re-created, inside the directory the handle holds: never the
+      // state dir or the git dir by name (after `mv .git elsewhere` that would plant an
+      // empty `.git` in the worktree, after a swap it would write through the symlink).
+      if (!this.stateDir.present) {
+        this.onStateDirGone();
+        return false;
+      }
+      try {
+        this.stateDir.ownSubdir('cookieDir');
+        this.onRecreated();
+      } catch {
+        // Not ours to use any more: queries answer `/` until the daemon stops.
       }
       return false;
     }

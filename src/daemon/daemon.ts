@@ -16,6 +16,7 @@ import { type Health, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
 import { Requests } from './requests.js';
 import type { Settings } from './settings.js';
+import type { StateDir } from './state-dir.js';
 
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
@@ -52,6 +53,8 @@ export class Daemon {
     private readonly settings: Settings,
     private readonly logger: Logger,
     private readonly location: SocketLocation,
+    /** `<gitdir>/fsmond`, opened once: every state file goes through it. */
+    private readonly stateDir: StateDir,
     private readonly options: DaemonOptions = {},
   ) {
     this.socketPath = location.path;
@@ -60,12 +63,14 @@ export class Daemon {
       cacheBytes: settings.answerCacheBytes,
     });
     this.cookies = new CookieSync(
-      stateFile(repo.gitDir, 'cookieDir'),
+      stateDir,
       settings.cookieTimeoutMs,
       () => this.watcher?.rewatchCookieDir(),
+      () => void this.shutdown(`state directory '${stateDir.path}' was removed`, 0),
     );
     this.requests = new Requests({
       repo,
+      stateDir,
       socketPath: this.socketPath,
       journal: this.journal,
       cookies: this.cookies,
@@ -169,9 +174,8 @@ export class Daemon {
       this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
-      if (this.pointerId) {
-        await unlinkIfSame(stateFile(this.repo.gitDir, 'socketPointer'), this.pointerId);
-      }
+      const pointer = this.pointerId && this.stateFileOrNull('socketPointer');
+      if (pointer) await unlinkIfSame(pointer, this.pointerId!);
       if (movedGitDir && this.socketId && !this.location.relocated) {
         // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
         await unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
@@ -187,12 +191,21 @@ export class Daemon {
     if (fs.existsSync(stateDirFor(this.repo.gitDir))) return null;
     const moved = this.health?.findGitDir();
     if (!moved || moved === this.repo.gitDir) return null;
-    this.logger.moveTo(stateFile(moved, 'log'));
+    this.logger.moveTo(moved);
     return moved;
   }
 
+  /** A state file's path, or null once the state dir can no longer be reached safely. */
+  private stateFileOrNull(name: 'socketPointer'): string | null {
+    try {
+      return this.stateDir.file(name);
+    } catch {
+      return null;
+    }
+  }
+
   private writePointer(): void {
-    const file = stateFile(this.repo.gitDir, 'socketPointer');
+    const file = this.stateDir.file('socketPointer');
     const tmp = `${file}.${process.pid}.tmp`;
     fs.rmSync(tmp, { force: true }); // left by a killed daemon that had our pid
     const fd = fs.openSync(

@@ -1,4 +1,4 @@
-import { packageVersion, registerDaemon, stateFile, unregisterDaemon } from '../contract/index.js';
+import { packageVersion, registerDaemon, unregisterDaemon } from '../contract/index.js';
 import {
   discoverRepo,
   RepoError,
@@ -13,11 +13,12 @@ import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
 import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
+import { StateDir } from './state-dir.js';
 import { clearUnresponsive } from './unresponsive.js';
 
 export type { Settings } from './settings.js';
-export { settingsFrom } from './settings.js';
-export { ownStateDir } from './startup.js';
+export * from './settings.js';
+export { checkGitDirOwner, ownerName, StateDir } from './state-dir.js';
 
 export interface RunOptions {
   /** Any directory inside the worktree. */
@@ -39,19 +40,26 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const startStatus = StartStatus.take(process.env);
   scrubGitEnv(process.env);
   let logger: Logger | null = null;
+  let stateDir: StateDir | null = null;
   try {
     const repo = await discoverRepo(opts.dir);
     const settings = settingsFrom(await readConfig(repo.worktree));
-    prepareStateDir(repo.gitDir);
-    logger = loggerFor(repo.gitDir, settings, opts.logToStderr);
-    return await serve(repo, settings, logger, await preflight(repo, settings), startStatus);
+    stateDir = prepareStateDir(repo.gitDir);
+    logger = loggerFor(stateDir, settings, opts.logToStderr);
+    const location = await preflight(repo, settings);
+    return await serve(repo, settings, logger, location, stateDir, startStatus);
   } catch (err) {
     if (!(err instanceof RepoError)) {
       logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
     } else {
-      if (isLasting(err) && recordRefusal(err.gitDir!, err.message)) {
-        logger ??= loggerFor(err.gitDir!, settingsFrom(new Map()), false);
+      if (isLasting(err)) {
+        // Not opened yet when it is the state dir itself that was refused: then nowhere.
+        stateDir ??= openQuietly(err.gitDir!);
+        if (stateDir) recordRefusal(stateDir, err.message);
       }
+      // Logged even when the marker could not be written (a full filesystem still appends to
+      // an existing log): `start` reads the reason from there.
+      if (stateDir) logger ??= loggerFor(stateDir, settingsFrom(new Map()), false);
       logger?.toFile('error', `refusing to start: ${err.message}`);
     }
     // After the refusal file: the waiting shim then records the very same line.
@@ -65,9 +73,10 @@ async function serve(
   settings: Settings,
   logger: Logger,
   location: SocketLocation,
+  stateDir: StateDir,
   startStatus: StartStatus,
 ): Promise<number> {
-  const daemon = new Daemon(repo, settings, logger, location);
+  const daemon = new Daemon(repo, settings, logger, location, stateDir);
   // From here on a signal stops the daemon cleanly, even in the middle of starting.
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => void daemon.shutdown(`received ${sig}`, 0));
@@ -89,8 +98,8 @@ async function serve(
     }
     throw err;
   }
-  clearRefusal(repo.gitDir);
-  clearUnresponsive(repo.gitDir);
+  clearRefusal(stateDir);
+  clearUnresponsive(stateDir);
   startStatus.listening();
   registerDaemon({
     pid: process.pid,
@@ -108,9 +117,17 @@ async function serve(
   return code;
 }
 
-function loggerFor(gitDir: string, settings: Settings, toStderr: boolean): Logger {
+function openQuietly(gitDir: string): StateDir | null {
+  try {
+    return StateDir.open(gitDir);
+  } catch {
+    return null;
+  }
+}
+
+function loggerFor(dir: StateDir, settings: Settings, toStderr: boolean): Logger {
   return new Logger({
-    file: stateFile(gitDir, 'log'),
+    dir,
     level: settings.logLevel,
     maxBytes: settings.logMaxBytes,
     toStderr,

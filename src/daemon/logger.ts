@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import type { StateDir } from './state-dir.js';
 
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Level = (typeof LEVELS)[number];
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
@@ -9,8 +11,8 @@ const APPEND_FLAGS = O_WRONLY | O_APPEND | O_NOFOLLOW;
 const CREATE_FLAGS = APPEND_FLAGS | O_CREAT;
 
 export interface LoggerOptions {
-  /** Log file; null logs nowhere but stderr (when enabled). */
-  file: string | null;
+  /** Logs to `daemon.log` in this state dir (through its handle); null: only stderr, if enabled. */
+  dir: StateDir | null;
   level: Level;
   /** The file is rotated to `<file>.1` beyond this size, so a chatty daemon cannot fill a disk. */
   maxBytes: number;
@@ -23,7 +25,6 @@ export interface LoggerOptions {
  * rare (queries log at debug level only).
  */
 export class Logger {
-  private file: string | null;
   /**
    * Only the first line and a rotation may create the file. A log that vanished later went
    * with its directory (`rm -rf` of the worktree in progress): re-creating it would put a new
@@ -31,9 +32,7 @@ export class Logger {
    */
   private created = false;
 
-  constructor(private readonly opts: LoggerOptions) {
-    this.file = opts.file;
-  }
+  constructor(private readonly opts: LoggerOptions) {}
 
   readonly log = (level: Level, msg: string): void => {
     if (RANK[level] < RANK[this.opts.level]) return;
@@ -48,14 +47,15 @@ export class Logger {
   };
 
   /** The git dir was renamed under us: the last lines go where it is now. */
-  moveTo(file: string): void {
-    this.file = file;
+  moveTo(gitDir: string): void {
+    this.opts.dir?.follow(gitDir);
   }
 
   private write(line: string): void {
-    const file = this.file;
-    if (!file) return;
+    if (!this.opts.dir) return;
     try {
+      // Resolved for every line: without /proc this re-checks that `fsmond` is still ours.
+      const file = this.opts.dir.file('log');
       let fd = fs.openSync(file, this.created ? APPEND_FLAGS : CREATE_FLAGS, 0o600);
       this.created = true;
       const st = fs.fstatSync(fd);
@@ -81,9 +81,4 @@ export class Logger {
 
 function format(level: Level, msg: string): string {
   return `${new Date().toISOString()} ${process.pid} ${level}: ${msg}\n`;
-}
-
-export function parseLevel(value: string | undefined): Level {
-  const v = value?.toLowerCase();
-  return v === 'debug' || v === 'warn' || v === 'error' ? v : 'info';
 }

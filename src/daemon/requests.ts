@@ -6,10 +6,12 @@ import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 import type { Watcher } from '../watch/index.js';
 import type { CookieSync } from './cookies.js';
 import type { Level } from './logger.js';
+import type { StateDir } from './state-dir.js';
 import { clearUnresponsive } from './unresponsive.js';
 
 export interface RequestsOptions {
   repo: RepoInfo;
+  stateDir: StateDir;
   socketPath: string;
   journal: Journal;
   cookies: CookieSync;
@@ -51,7 +53,7 @@ export class Requests {
   async handle(req: Buffer, peer: PeerCredentials | null): Promise<Reply> {
     // Every request, whatever it is, passes here: we are serving again, so the shims may wait
     // for us the full time (the requests a stopped daemon finds queued clear it too).
-    clearUnresponsive(this.opts.repo.gitDir);
+    clearUnresponsive(this.opts.stateDir);
     return this.dispatch(req.toString('latin1'), peer);
   }
 

@@ -1,42 +1,258 @@
-import { configBool, configInt } from '../git/index.js';
-import { type Level, parseLevel } from './logger.js';
+/**
+ * The one table of every git config key the daemon reads: its type, default, allowed range and
+ * help. The daemon's Settings, `doctor`'s checks and the README's configuration table all come
+ * from it (test/unit/settings-table.test.ts fails when the README drifts).
+ *
+ * Repository config is attacker-controlled in a cloned or shared repository, so every number
+ * is clamped into its range: a huge timeout would overflow Node's timer (which then fires at
+ * once) and a tiny cache or log limit would make the daemon spin.
+ */
+import { HOOK_LIMITS } from '../contract/index.js';
+import { LEVELS, type Level } from './logger.js';
 
-/** Every knob lives in git config under `fsmond.*`; these are the defaults. */
-export interface Settings {
+/**
+ * The daemon's own waits before answering (ready + cookie) must end inside the shim's wait for
+ * the first byte, so that a slow daemon answers `/` before the shim gives up on it.
+ */
+export const FIRST_BYTE_BUDGET_MS = HOOK_LIMITS.firstByteMs;
+
+/** git's boolean: true/yes/on/any non-zero integer, false/no/off/0/empty; null if neither. */
+export function parseBool(value: string): boolean | null {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === 'no' || v === 'off' || v === '') return false;
+  return /^-?\d+$/.test(v) ? Number(v) !== 0 : null;
+}
+
+const SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** git's integer: digits with an optional k/m/g suffix (powers of 1024); null if not one. */
+export function parseInteger(value: string): number | null {
+  const m = /^([-+]?\d+)([kmg]?)$/i.exec(value.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * SUFFIX[m[2]!.toLowerCase()]!;
+  return Number.isSafeInteger(n) ? n : Math.sign(n) * Number.MAX_SAFE_INTEGER;
+}
+
+interface Common {
+  /** As git spells it in documentation; config maps hold it lower-cased. */
+  key: string;
+  help: string;
+}
+export interface IntSetting extends Common {
+  type: 'int';
+  default: number;
+  min: number;
+  max: number;
+  /** Byte counts are shown with git's k/m/g suffixes. */
+  bytes?: boolean;
+}
+export interface BoolSetting extends Common {
+  type: 'bool';
+  default: boolean;
+}
+export interface EnumSetting extends Common {
+  type: 'enum';
+  values: readonly string[];
+  /** Undefined: decided at run time, as `defaultText` says. */
+  default: string | undefined;
+  defaultText?: string;
+}
+export interface PathSetting extends Common {
+  type: 'path';
+  defaultText: string;
+}
+export type SettingDef = IntSetting | BoolSetting | EnumSetting | PathSetting;
+
+export const SETTINGS = {
+  logLevel: {
+    key: 'fsmond.logLevel',
+    type: 'enum',
+    values: LEVELS,
+    default: 'info',
+    help: 'daemon log verbosity',
+  },
+  logMaxBytes: {
+    key: 'fsmond.logMaxBytes',
+    type: 'int',
+    default: 1 << 20,
+    // At least 4 KiB, so that rotation can never spin on a single line.
+    min: 4 << 10,
+    max: 1 << 30,
+    bytes: true,
+    help: 'the log is rotated to `daemon.log.1` beyond this size',
+  },
+  cookieTimeoutMs: {
+    key: 'fsmond.cookieTimeoutMs',
+    type: 'int',
+    default: 550,
+    min: 10,
+    max: 10_000,
+    help: 'how long a query waits for its cookie event before answering `/`',
+  },
+  readyTimeoutMs: {
+    key: 'fsmond.readyTimeoutMs',
+    type: 'int',
+    default: 250,
+    min: 0,
+    max: 10_000,
+    help: 'how long a query waits for the first watch registration before answering `/`',
+  },
+  maxRetainedPaths: {
+    key: 'fsmond.maxRetainedPaths',
+    type: 'int',
+    default: 500_000,
+    min: 1_000,
+    max: 20_000_000,
+    help: 'changed paths kept in the change log; tokens older than that history get `/`',
+  },
+  answerCacheBytes: {
+    key: 'fsmond.answerCacheBytes',
+    type: 'int',
+    default: 32 << 20,
+    min: 1 << 20,
+    max: 1 << 30,
+    bytes: true,
+    help: 'memory for cached answers (git often asks the same token twice)',
+  },
+  backend: {
+    key: 'fsmond.backend',
+    type: 'enum',
+    values: ['inotify', 'parcel'],
+    default: undefined,
+    defaultText: '`inotify` on Linux, `parcel` elsewhere',
+    help: 'the watch backend (`parcel` loses events on Linux: tests only)',
+  },
+  allowRemote: {
+    key: 'fsmonitor.allowRemote',
+    type: 'bool',
+    default: false,
+    help: "git's own key: watch a worktree on a network filesystem anyway (changes made on other machines go unseen)",
+  },
+  socketDir: {
+    key: 'fsmonitor.socketDir',
+    type: 'path',
+    defaultText: '`$HOME`',
+    help: "git's own key: where the socket goes when the git dir's filesystem cannot hold one, as `.git-fsmonitor-<sha1 of the worktree path>`",
+  },
+} as const satisfies Record<string, SettingDef>;
+
+type Table = typeof SETTINGS;
+type ValueOf<D> = D extends IntSetting
+  ? number
+  : D extends BoolSetting
+    ? boolean
+    : D extends EnumSetting
+      ? D['values'][number] | (undefined extends D['default'] ? undefined : never)
+      : string | undefined;
+
+/** Every knob lives in git config; these are what the table makes of it. */
+export type Settings = { [K in keyof Table]: ValueOf<Table[K]> } & {
   logLevel: Level;
-  logMaxBytes: number;
-  /** How long a query waits for a cookie before answering `/`. */
-  cookieTimeoutMs: number;
-  /** How long a query waits for the first watch registration before answering `/`. */
-  readyTimeoutMs: number;
-  maxRetainedPaths: number;
-  answerCacheBytes: number;
   healthIntervalMs: number;
-  allowRemote: boolean;
-  /** git's `fsmonitor.socketDir`: used only when the git dir cannot hold the socket. */
-  socketDir: string | undefined;
   /** A request is a token: anything bigger is an attack or a bug, and is dropped. */
   maxRequestBytes: number;
   /** A client that has not sent a whole request by then is dropped. */
   requestTimeoutMs: number;
-  backend: 'inotify' | 'parcel' | undefined;
+};
+
+/** How a default or limit reads in git config (and in the README). */
+export function showValue(def: SettingDef, n: number | boolean | string | undefined): string {
+  if (def.type === 'int' && def.bytes && typeof n === 'number') {
+    for (const [s, mult] of [
+      ['g', 1 << 30],
+      ['m', 1 << 20],
+      ['k', 1 << 10],
+    ] as const) {
+      if (n >= mult && n % mult === 0) return `${n / mult}${s}`;
+    }
+  }
+  return String(n);
 }
 
+export interface Reading<V> {
+  value: V;
+  /** Why the configured value was not used as it is, or null when it was. */
+  problem: string | null;
+}
+
+/** One configured value through its definition: parsed, clamped, or replaced by the default. */
+export function readSetting<D extends SettingDef>(
+  def: D,
+  raw: string | undefined,
+): Reading<ValueOf<D>> {
+  const fallback = (why: string | null) => ({
+    value: ('default' in def ? def.default : undefined) as ValueOf<D>,
+    problem: why && `${why}, so the default is used`,
+  });
+  if (raw === undefined) return fallback(null);
+  switch (def.type) {
+    case 'int': {
+      const n = parseInteger(raw);
+      if (n === null) return fallback('not an integer (k/m/g suffixes allowed)');
+      const clamped = Math.min(def.max, Math.max(def.min, n));
+      if (clamped === n) return { value: n as ValueOf<D>, problem: null };
+      const limit = n < def.min ? 'below the minimum' : 'above the maximum';
+      return {
+        value: clamped as ValueOf<D>,
+        problem: `${limit} ${showValue(def, clamped)}, so ${showValue(def, clamped)} is used`,
+      };
+    }
+    case 'bool': {
+      const b = parseBool(raw);
+      return b === null ? fallback('not a boolean') : { value: b as ValueOf<D>, problem: null };
+    }
+    case 'enum': {
+      const v = raw.trim().toLowerCase();
+      return def.values.includes(v)
+        ? { value: v as ValueOf<D>, problem: null }
+        : fallback(`not one of ${def.values.join(', ')}`);
+    }
+    case 'path':
+      return { value: raw as ValueOf<D>, problem: null };
+  }
+}
+
+/** A config map (lower-cased names, as readConfig gives) made into Settings. */
 export function settingsFrom(config: Map<string, string>): Settings {
-  const backend = config.get('fsmond.backend');
+  const read = <K extends keyof Table>(k: K) =>
+    readSetting(SETTINGS[k], config.get(SETTINGS[k].key.toLowerCase())).value;
   return {
-    logLevel: parseLevel(config.get('fsmond.loglevel')),
-    // At least 4 KiB, so that rotation can never spin on a single line.
-    logMaxBytes: Math.max(4096, configInt(config.get('fsmond.logmaxbytes'), 1 << 20)),
-    cookieTimeoutMs: configInt(config.get('fsmond.cookietimeoutms'), 1000),
-    readyTimeoutMs: configInt(config.get('fsmond.readytimeoutms'), 1000),
-    maxRetainedPaths: configInt(config.get('fsmond.maxretainedpaths'), 500_000),
-    answerCacheBytes: configInt(config.get('fsmond.answercachebytes'), 32 << 20),
+    logLevel: read('logLevel') as Level,
+    logMaxBytes: read('logMaxBytes'),
+    cookieTimeoutMs: read('cookieTimeoutMs'),
+    readyTimeoutMs: read('readyTimeoutMs'),
+    maxRetainedPaths: read('maxRetainedPaths'),
+    answerCacheBytes: read('answerCacheBytes'),
+    backend: read('backend'),
+    allowRemote: read('allowRemote'),
+    socketDir: read('socketDir'),
     healthIntervalMs: 500,
-    allowRemote: configBool(config.get('fsmonitor.allowremote'), false),
-    socketDir: config.get('fsmonitor.socketdir'),
     maxRequestBytes: 64 * 1024,
     requestTimeoutMs: 5_000,
-    backend: backend === 'inotify' || backend === 'parcel' ? backend : undefined,
   };
+}
+
+/** What a setting accepts, as the README and `doctor` say it. */
+export function allowedText(def: SettingDef): string {
+  switch (def.type) {
+    case 'int':
+      return `${showValue(def, def.min)} to ${showValue(def, def.max)}${def.bytes ? ' (k/m/g)' : ''}`;
+    case 'enum':
+      return def.values.map((v) => `\`${v}\``).join(', ');
+    case 'bool':
+      return 'a boolean';
+    case 'path':
+      return 'a directory';
+  }
+}
+
+/** The README's configuration table, row for row. */
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS as Record<string, SettingDef>).map((def) => {
+    const text = 'defaultText' in def ? def.defaultText : undefined;
+    const shown = text ?? `\`${showValue(def, 'default' in def ? def.default : undefined)}\``;
+    return `| \`${def.key}\` | ${shown} | ${allowedText(def)} | ${def.help} |`;
+  });
+  return ['| key | default | allowed | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

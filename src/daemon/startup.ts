@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { stateDirFor, stateFile } from '../contract/index.js';
 import {
   filesystemOf,
   RepoError,
@@ -9,6 +8,7 @@ import {
   socketLocationFor,
 } from '../git/index.js';
 import type { Settings } from './settings.js';
+import { StateDir } from './state-dir.js';
 
 /**
  * Refusals that a retry a moment later would only repeat. They are recorded in the git dir so
@@ -30,38 +30,19 @@ export async function preflight(repo: RepoInfo, settings: Settings): Promise<Soc
 }
 
 /**
- * `<gitdir>/fsmond/` and its cookie dir: real directories of ours, mode 0700. A symlink planted
- * there would make us write (and chmod) wherever it points, so that is a refusal.
+ * `<gitdir>/fsmond/` and its cookie dir, real directories of ours, mode 0700, opened once: every
+ * later file operation goes through the handle (a planted or swapped-in symlink there would make
+ * us write, rotate and chmod wherever it points).
  */
-export function prepareStateDir(gitDir: string): void {
-  for (const dir of [stateDirFor(gitDir), stateFile(gitDir, 'cookieDir')]) ownDir(dir, gitDir);
-}
-
-/** `<gitdir>/fsmond/` as a real directory of ours, mode 0700; throws RepoError otherwise. */
-export function ownStateDir(gitDir: string): void {
-  ownDir(stateDirFor(gitDir), gitDir);
-}
-
-function ownDir(dir: string, gitDir: string): void {
+export function prepareStateDir(gitDir: string): StateDir {
+  const dir = StateDir.open(gitDir);
   try {
-    fs.mkdirSync(dir, { mode: 0o700 });
+    dir.ownSubdir('cookieDir');
+    return dir;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new RepoError(`cannot create '${dir}': ${(err as Error).message}`, 'unsafe');
-    }
+    dir.close();
+    throw err;
   }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) {
-    const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
-    throw new RepoError(`'${dir}' is ${what}; refusing to use it`, 'unsafe', { gitDir });
-  }
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
-    throw new RepoError(`'${dir}' belongs to uid ${st.uid}; refusing to use it`, 'unsafe', {
-      gitDir,
-    });
-  }
-  if ((st.mode & 0o777) !== 0o700) fs.chmodSync(dir, 0o700);
 }
 
 export function isLasting(err: RepoError): boolean {
@@ -69,15 +50,10 @@ export function isLasting(err: RepoError): boolean {
 }
 
 /** Best effort: `<gitdir>/fsmond/refused`, one line, 0600; never through a symlink. */
-export function recordRefusal(gitDir: string, reason: string): boolean {
+export function recordRefusal(dir: StateDir, reason: string): boolean {
   try {
-    ownStateDir(gitDir);
     const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
-    const fd = fs.openSync(
-      stateFile(gitDir, 'refused'),
-      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
-      0o600,
-    );
+    const fd = fs.openSync(dir.file('refused'), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
     try {
       fs.writeSync(fd, `${reason.replace(/\n/g, ' ')}\n`);
     } finally {
@@ -89,6 +65,10 @@ export function recordRefusal(gitDir: string, reason: string): boolean {
   }
 }
 
-export function clearRefusal(gitDir: string): void {
-  fs.rmSync(stateFile(gitDir, 'refused'), { force: true });
+export function clearRefusal(dir: StateDir): void {
+  try {
+    fs.rmSync(dir.file('refused'), { force: true });
+  } catch {
+    // not reachable safely any more: nothing of ours to remove
+  }
 }

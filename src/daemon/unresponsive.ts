@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { stateFile } from '../contract/index.js';
+import type { StateDir } from './state-dir.js';
 
 /**
  * A shim whose query got no byte back in time leaves `<gitdir>/fsmond/unresponsive`, and while
@@ -7,11 +7,10 @@ import { stateFile } from '../contract/index.js';
  * again, even one whose shim has already given up (the first one after a SIGCONT, say), so
  * every request removes it; when it is absent that costs one lstat.
  */
-export function clearUnresponsive(gitDir: string): void {
-  const file = stateFile(gitDir, 'unresponsive');
-  if (!fs.lstatSync(file, { throwIfNoEntry: false })) return;
+export function clearUnresponsive(stateDir: StateDir): void {
   try {
-    fs.unlinkSync(file);
+    const file = stateDir.file('unresponsive');
+    if (fs.lstatSync(file, { throwIfNoEntry: false })) fs.unlinkSync(file);
   } catch {
     // another request removed it first, or the state dir is gone: nothing to clear
   }

@@ -16,7 +16,9 @@ export type RepoErrorCode =
   /** A symlink or a foreign file where the daemon's own files go. */
   | 'unsafe'
   /** The directory git takes as the worktree is not the git dir's own (GIT_DIR from elsewhere). */
-  | 'foreign-worktree';
+  | 'foreign-worktree'
+  /** The git dir belongs to another user than the one running us. */
+  | 'foreign';
 
 /** A refusal or failure the CLI prints as one line. */
 export class RepoError extends Error {
@@ -167,22 +169,4 @@ export async function readConfig(worktree: string): Promise<Map<string, string>>
     map.set(key, nl < 0 ? 'true' : entry.slice(nl + 1));
   }
   return map;
-}
-
-/** git's boolean parsing: true/yes/on/1 (and any non-zero integer) are true. */
-export function configBool(value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  const v = value.trim().toLowerCase();
-  if (['true', 'yes', 'on'].includes(v)) return true;
-  if (['false', 'no', 'off', ''].includes(v)) return false;
-  const n = Number(v);
-  return Number.isFinite(n) ? n !== 0 : fallback;
-}
-
-export function configInt(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const m = /^(-?\d+)([kmg]?)$/i.exec(value.trim());
-  if (!m) return fallback;
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
-  return Number(m[1]) * mult;
 }

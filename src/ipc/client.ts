@@ -3,6 +3,7 @@ import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectSocket, errnoCode } from './connect.js';
 import { IpcClientError } from './errors.js';
+import { type PeerCredentials, peerCredentials } from './peer.js';
 import { encodeMessage, PktLineDecoder } from './pktline.js';
 
 export type SocketState = 'listening' | 'not-listening' | 'not-found' | 'invalid';
@@ -51,6 +52,25 @@ export async function socketState(socketPath: string): Promise<SocketState> {
       default:
         return 'invalid';
     }
+  }
+}
+
+/**
+ * Who listens at `socketPath`: connects (a ping to our servers) and reads the listener's
+ * credentials, which the kernel records at listen() time and which need no answer, so this works
+ * on a stopped or hung server too. Null when nothing accepts or the platform cannot tell.
+ */
+export async function listenerOf(socketPath: string): Promise<PeerCredentials | null> {
+  let socket: net.Socket;
+  try {
+    socket = await connectSocket(socketPath);
+  } catch {
+    return null;
+  }
+  try {
+    return peerCredentials(socket);
+  } finally {
+    socket.destroy();
   }
 }
 

@@ -1,6 +1,12 @@
 /** Public surface of the ipc part: pkt-line codec, Unix-socket server and client. */
 
-export { type RequestOptions, type SocketState, sendRequest, socketState } from './client.js';
+export {
+  listenerOf,
+  type RequestOptions,
+  type SocketState,
+  sendRequest,
+  socketState,
+} from './client.js';
 export {
   IpcClientError,
   type IpcClientErrorCode,

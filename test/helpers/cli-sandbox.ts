@@ -68,8 +68,23 @@ export class CliSandbox {
   }
 
   run(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return this.collect(LAUNCHER, args, cwd, extraEnv);
+  }
+
+  /** The CLI as another user (uid and gid `uid`, no supplementary groups), via setpriv. */
+  runAs(uid: number, args: string[], cwd: string): Promise<CliResult> {
+    const who = [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+    return this.collect('setpriv', [...who, LAUNCHER, ...args], cwd, {});
+  }
+
+  private collect(
+    cmd: string,
+    args: string[],
+    cwd: string,
+    extraEnv: NodeJS.ProcessEnv,
+  ): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(LAUNCHER, args, {
+      const child = spawn(cmd, args, {
         cwd,
         env: { ...this.env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],

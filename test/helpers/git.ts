@@ -114,7 +114,7 @@ export function enableMonitor(wt: string, opts: RepoOptions = {}): void {
   git(wt, ['config', 'core.fsmonitor', opts.shim ?? testShim()]);
   git(wt, ['config', 'core.fsmonitorHookVersion', '2']);
   git(wt, ['config', 'core.untrackedCache', String(opts.untrackedCache ?? true)]);
-  // Two loaded cores can hold a cookie past the 1 s default; the answer is then a correct `/`,
+  // Two loaded cores can hold a cookie past the 0.6 s default; the answer is then a correct `/`,
   // but tests that check answers are incremental need the real thing.
   git(wt, ['config', 'fsmond.cookieTimeoutMs', '5000']);
 }

@@ -11,7 +11,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inOwnUserNamespace } from '../../bench/userns.js';
 import {
   gitDirOf,
   makeRepo,
@@ -31,6 +30,7 @@ import {
   statusAt,
   waitServing,
 } from './lifecycle-util.js';
+import { namespaceMain } from './ns-child-main.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
 
@@ -128,20 +128,4 @@ async function enospc(): Promise<Record<string, unknown>> {
   }
 }
 
-async function main(): Promise<void> {
-  const mode = process.argv[2];
-  if (process.argv[3] !== '--in-user-namespace' || !inOwnUserNamespace()) {
-    console.log(JSON.stringify({ skip: 'not in a user namespace of its own; touching nothing' }));
-    return;
-  }
-  const res = mode === 'unmount' ? await unmount() : await enospc();
-  console.log(JSON.stringify(res));
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.log(JSON.stringify({ error: String((err as Error)?.stack ?? err) }));
-    process.exit(1);
-  },
-);
+namespaceMain({ unmount, enospc });

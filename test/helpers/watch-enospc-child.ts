@@ -7,7 +7,8 @@
  * argv: `watches` or `instances`. Prints one JSON line: the facts the parent asserts on, or
  * {skip: reason}.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { inOwnUserNamespace } from '../../bench/userns.js';
 import { plant } from './watch-fs.js';
 import { Harness, makeWorktree, withGuard } from './watch-harness.js';
 
@@ -18,21 +19,9 @@ function setLimit(n: number): void {
   writeFileSync(LIMIT, String(n));
 }
 
-/**
- * In the initial user namespace this sysctl IS the machine-wide watch limit, and `node --test
- * dist/test/` runs every .js under test/, this file included. So do nothing unless the parent
- * asked for it AND we really are in a user namespace of our own.
- */
-function inOwnUserNamespace(): boolean {
-  try {
-    // The initial namespace maps every uid to itself: "0 0 4294967295".
-    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
-  }
-}
-
+// In the initial user namespace this sysctl IS the machine-wide watch limit, and `node --test
+// dist/test/` runs every .js under test/, this file included. So do nothing unless the parent
+// asked for it AND we really are in a user namespace of our own.
 async function main(): Promise<void> {
   const mode = process.argv[2];
   if (process.argv[3] !== '--in-user-namespace' || !inOwnUserNamespace()) {

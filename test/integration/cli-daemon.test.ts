@@ -1,6 +1,7 @@
 /** `start`, `run`, `stop` and `status` with real daemons. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REQUEST } from '../../src/contract/index.js';
@@ -8,13 +9,15 @@ import { startServer } from '../../src/ipc/index.js';
 import { assertOneLineError, CliSandbox, exited, waitForOutput } from '../helpers/cli-sandbox.js';
 import { daemonStatus, socketOf, waitFor } from '../helpers/git.js';
 
+/** Exited: no such process, or a zombie its (container) init has not reaped yet. */
 const gone = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return false;
   } catch {
     return true;
   }
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
 };
 
 describe('cli start / stop / status', () => {
@@ -66,7 +69,70 @@ describe('cli start / stop / status', () => {
     assert.ok(gone(pid), 'the process has exited when stop returns');
     assert.equal(await daemonStatus(wt), null);
 
-    assertOneLineError(await box.run(['stop'], wt), 1, /no daemon is running/);
+    // Idempotent, for scripts: nothing to stop is success, with a note.
+    const again2 = await box.run(['stop'], wt);
+    assert.equal(again2.code, 0, again2.stderr);
+    assert.deepEqual(again2.lines, []);
+    assert.deepEqual(again2.errLines, [`note: no daemon is running for '${wt}': nothing to stop`]);
+  });
+
+  test('a SIGSTOPped daemon: status says not responding with its pid, stop ends it', async () => {
+    const wt = box.repo('sigstop');
+    assert.equal((await box.run(['start'], wt)).code, 0);
+    await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+    const pid = (await daemonStatus(wt))!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const status = await box.run(['status'], wt);
+      assert.equal(status.code, 1);
+      assert.equal(status.lines.length, 1, status.stdout);
+      assert.match(
+        status.lines[0]!,
+        new RegExp(
+          `^not responding: pid ${pid} listens on the socket of '${wt}' but did not answer within \\d+ ms \\(stopped or hung\\)`,
+        ),
+      );
+      const json = JSON.parse((await box.run(['status', '--json'], wt)).stdout);
+      assert.equal(json.running, true);
+      assert.equal(json.responding, false);
+      assert.equal(json.pid, pid);
+      const stop = await box.run(['stop'], wt);
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.match(
+        stop.lines[0]!,
+        new RegExp(`^stopped daemon \\(pid ${pid}\\), which did not answer; `),
+      );
+      assert.ok(gone(pid), 'the process has exited when stop returns');
+      assert.match(
+        fs.readFileSync(path.join(wt, '.git', 'fsmond', 'daemon.log'), 'utf8'),
+        /shutting down: received SIGTERM/,
+      );
+    } finally {
+      if (!gone(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  test('a foreign server that accepts and never answers: named, never signalled', async () => {
+    const wt = box.repo('mute-foreign');
+    const conns: net.Socket[] = [];
+    const server = net.createServer((c) => conns.push(c)); // accepts, reads nothing, says nothing
+    await new Promise<void>((r) => server.listen(socketOf(wt), r));
+    try {
+      const status = await box.run(['status'], wt);
+      assert.equal(status.code, 1);
+      assert.match(status.lines[0]!, new RegExp(`^not responding: pid ${process.pid} listens`));
+      const stop = await box.run(['stop'], wt);
+      assertOneLineError(
+        stop,
+        1,
+        new RegExp(
+          `pid ${process.pid} listens on '.*' but does not answer; not stopping it: it is not git-fsmond's daemon for this worktree`,
+        ),
+      );
+    } finally {
+      for (const c of conns) c.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test('status --json has the documented keys', async () => {

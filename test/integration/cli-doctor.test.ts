@@ -31,6 +31,13 @@ function parse(r: CliResult): Map<string, [string, string]> {
   return map;
 }
 
+/** The message of check `name`, which must be a warning. */
+function warning(checks: Map<string, [string, string]>, name: string): string {
+  const [status, message] = checks.get(name)!;
+  assert.equal(status, 'warn', `${name}: ${message}`);
+  return message;
+}
+
 const hasDaemonFeature = /^feature: fsmonitor--daemon$/m.test(
   execFileSync('git', ['version', '--build-options'], { encoding: 'utf8' }),
 );
@@ -133,14 +140,40 @@ describe('cli doctor', () => {
       'fail',
       "core.fsmonitor=/nonexistent/fsmond-hook (local config) is not an executable file; fix: run 'git fsmond enable'",
     ]);
-    const [status, message] = checks.get('settings')!;
-    assert.equal(status, 'warn');
+    const message = warning(checks, 'settings');
     assert.match(
       message,
       /fsmond\.logLevel=verbose is not one of debug, info, warn, error, so the default is used/,
     );
     assert.match(message, /fsmond\.cookieTimeoutMs=2s is not an integer/);
     assert.match(message, /unknown key fsmond\.loglevl/);
+  });
+
+  test("another program as core.fsmonitor, parcel on Linux, waits past the shim's: warnings", async () => {
+    const wt = box.repo('other-hook');
+    box.git(wt, ['config', 'core.fsmonitor', '/usr/bin/true']);
+    box.git(wt, ['config', 'fsmond.backend', 'parcel']);
+    box.git(wt, ['config', 'fsmond.cookieTimeoutMs', '99999999999']);
+    const checks = parse(await box.run(['doctor'], wt));
+    assert.deepEqual(checks.get('core.fsmonitor'), [
+      'warn',
+      "core.fsmonitor=/usr/bin/true (local config) is not git-fsmond's shim; fix: run 'git fsmond enable'",
+    ]);
+    assert.deepEqual(checks.get('shim'), [
+      'warn',
+      "git runs another fsmonitor hook, not git-fsmond's shim: the daemon is never asked; fix: run 'git fsmond enable' (disable puts the other hook back)",
+    ]);
+    const message = warning(checks, 'settings');
+    assert.match(
+      message,
+      /fsmond\.cookieTimeoutMs=99999999999 is above the maximum 10000, so 10000 is used/,
+    );
+    assert.match(
+      message,
+      /fsmond\.readyTimeoutMs \+ fsmond\.cookieTimeoutMs = 10300 ms, not below the 900 ms/,
+    );
+    if (process.platform === 'linux')
+      assert.match(message, /fsmond\.backend=parcel loses events on Linux/);
   });
 
   test('a hook command line with shell characters warns (git runs it through sh)', async () => {

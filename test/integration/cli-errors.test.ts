@@ -60,12 +60,11 @@ describe('cli refusals', () => {
   });
 
   describe('no daemon running', () => {
-    test('stop', async () => {
-      assertOneLineError(
-        await box.run(['stop'], wt),
-        1,
-        /^git-fsmond: no daemon is running for '.*wt'$/,
-      );
+    test('stop: nothing to stop is success, with a note (scripts stop unconditionally)', async () => {
+      const r = await box.run(['stop'], wt);
+      assert.equal(r.code, 0);
+      assert.deepEqual(r.lines, []);
+      assert.match(r.stderr, /^note: no daemon is running for '.*wt': nothing to stop\n$/);
     });
 
     test('query', async () => {

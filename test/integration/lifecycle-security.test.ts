@@ -27,6 +27,7 @@ import {
 } from '../helpers/git.js';
 import {
   alive,
+  exitAfter,
   gitGuarded,
   mode,
   query,
@@ -98,6 +99,64 @@ describe('symlinks planted where the daemon writes', () => {
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
     await stopDaemon(wt);
     assert.equal(fs.readFileSync(target, 'utf8'), 'do not touch\n');
+  });
+});
+
+describe('the state dir swapped for a symlink while the daemon runs', () => {
+  test('log rotation, cookies, a second start and the shutdown never touch the target', async () => {
+    const { parent, wt, gitDir, sock } = repo();
+    git(wt, ['config', 'fsmond.logLevel', 'debug']);
+    git(wt, ['config', 'fsmond.logMaxBytes', '4096']);
+    const victim = path.join(parent, 'victim');
+    fs.mkdirSync(path.join(victim, 'cookies'), { recursive: true });
+    // Already past logMaxBytes: a daemon writing here would rotate it at once.
+    fs.writeFileSync(path.join(victim, 'daemon.log'), 'victim\n'.repeat(1000));
+    const snapshot = () =>
+      ['.', 'cookies', 'daemon.log'].map((f) => {
+        const st = fs.statSync(path.join(victim, f));
+        return [f, st.mtimeMs, st.ctimeMs, st.mode, st.size];
+      });
+    const d = await track.serve(wt);
+    const token = (await query(sock, '0')).token;
+    const before = snapshot();
+    const listing = fs.readdirSync(victim).sort();
+
+    const real = path.join(gitDir, 'fsmond-real');
+    fs.renameSync(path.join(gitDir, 'fsmond'), real);
+    fs.symlinkSync(victim, path.join(gitDir, 'fsmond'));
+    fs.writeFileSync(path.join(wt, 'after-swap'), 'x\n');
+    // Each unknown token is one debug line: enough to rotate a 4 KiB log several times.
+    for (let i = 0; i < 100; i++) await query(sock, `builtin:unknown-${'x'.repeat(40)}:${i}`);
+    const { paths } = await query(sock, token);
+    assert.ok(paths.includes('after-swap') || paths[0] === '/', JSON.stringify(paths));
+    // A second daemon refuses the symlink, and the first one's shutdown logs and cleans up.
+    assert.match(await track.refusal(wt), /fsmond' is a symlink; refusing to use it/);
+    d.child.kill('SIGTERM');
+    await exitAfter(d, Date.now());
+
+    assert.deepEqual(fs.readdirSync(victim).sort(), listing, 'nothing created or removed');
+    assert.deepEqual(fs.readdirSync(path.join(victim, 'cookies')), []);
+    assert.deepEqual(snapshot(), before, 'nothing written, rotated or chmodded');
+    // The lines went to the real state dir, through the handle the daemon kept.
+    const log = fs.readFileSync(path.join(real, 'daemon.log'), 'utf8');
+    assert.match(log + fs.readFileSync(path.join(real, 'daemon.log.1'), 'utf8'), /shutting down/);
+  });
+});
+
+describe('repository config is attacker-controlled', () => {
+  test('fsmond.cookieTimeoutMs=99999999999 is clamped: answers stay incremental', async () => {
+    const { wt, sock } = repo();
+    git(wt, ['config', 'fsmond.cookieTimeoutMs', '99999999999']);
+    await track.serve(wt);
+    let token = (await query(sock, '0')).token;
+    for (let i = 0; i < 5; i++) {
+      fs.writeFileSync(path.join(wt, `f${i}`), `${i}\n`);
+      const a = await query(sock, token);
+      assert.deepEqual(a.paths, [`f${i}`], `answer ${i}`);
+      token = a.token;
+    }
+    assert.equal(statusWithMonitor(wt), statusOracle(wt));
+    await stopDaemon(wt);
   });
 });
 

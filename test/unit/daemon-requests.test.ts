@@ -114,10 +114,10 @@ async function harness(config: Record<string, string> = {}): Promise<Harness> {
   const wt = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-unit-')));
   const gitDir = path.join(wt, '.git');
   fs.mkdirSync(gitDir);
-  prepareStateDir(gitDir);
+  const stateDir = prepareStateDir(gitDir);
   const settings = settingsFrom(new Map(Object.entries(config)));
   const logger = new Logger({
-    file: path.join(gitDir, 'fsmond', 'daemon.log'),
+    dir: stateDir,
     level: 'debug',
     maxBytes: 1 << 20,
     toStderr: false,
@@ -128,6 +128,7 @@ async function harness(config: Record<string, string> = {}): Promise<Harness> {
     settings,
     logger,
     { path: socketPathFor(gitDir), relocated: false },
+    stateDir,
     {
       createWatcher: (opts) => {
         watcher = new FakeWatcher(opts);
