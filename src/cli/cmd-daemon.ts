@@ -1,9 +1,17 @@
 /** `start`, `run`, `stop` and the hidden `daemon` the hook shim runs. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { runningDaemons } from '../contract/index.js';
 import { EXIT_ALREADY_RUNNING, runDaemon } from '../daemon/index.js';
 import { action, CliError, examples, note, out, repoOf } from './common.js';
 import { gitConfigGet, isOurShim } from './config.js';
-import { fetchStatus, refuseRemote, startDaemon, stopDaemon, stoppedLine } from './control.js';
+import {
+  fetchStatus,
+  refuseRemote,
+  repoOfDaemon,
+  startDaemon,
+  stopDaemon,
+  stoppedLine,
+} from './control.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -82,12 +90,18 @@ export function addDaemonCommands(program: Command): void {
       'Ask the daemon to quit and wait until its process has exited. A daemon that does not ' +
         'answer (stopped, hung) is sent SIGTERM, then SIGKILL, once its pid is verified to be ' +
         "this worktree's daemon. No daemon running is success (a note on stderr); fails when " +
-        'it is still alive after --timeout seconds.',
+        'it is still alive after --timeout seconds. --all stops every daemon of yours, wherever ' +
+        'it runs (those a global enable started too).',
     )
     .option('--timeout <seconds>', 'give up after this long', seconds, 30)
-    .addHelpText('after', examples('git fsmond stop', 'git fsmond stop --timeout 5'))
+    .option('--all', 'stop every running daemon of yours, not only this worktree’s')
+    .addHelpText(
+      'after',
+      examples('git fsmond stop', 'git fsmond stop --timeout 5', 'git fsmond stop --all'),
+    )
     .action(
-      action(async (opts: { timeout: number }, cmd: Command) => {
+      action(async (opts: { timeout: number; all?: boolean }, cmd: Command) => {
+        if (opts.all) return stopAll(opts.timeout * 1000);
         const repo = await repoOf(cmd);
         const stopped = await stopDaemon(repo, opts.timeout * 1000);
         // Scripts stop before they change things: nothing to stop is success, said on stderr.
@@ -96,4 +110,41 @@ export function addDaemonCommands(program: Command): void {
         return 0;
       }),
     );
+
+  program
+    .command('restart')
+    .summary('stop the daemon, then start it again (say, after an upgrade)')
+    .description(
+      'Stop the daemon of this worktree if one runs, then start a new one, which runs the ' +
+        'installed version: `status` shows the version a daemon runs.',
+    )
+    .addHelpText('after', examples('git fsmond restart'))
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const repo = await repoOf(cmd);
+        await refuseRemote(repo);
+        const stopped = await stopDaemon(repo, 30_000);
+        if (stopped) out(stoppedLine(stopped));
+        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
+        return 0;
+      }),
+    );
+}
+
+/** Every daemon this user runs, found through their registrations; exit 1 if one stays. */
+async function stopAll(timeoutMs: number): Promise<number> {
+  const daemons = runningDaemons();
+  if (daemons.length === 0) note('no daemon of yours is running: nothing to stop');
+  let failed = 0;
+  for (const d of daemons) {
+    try {
+      const stopped = await stopDaemon(repoOfDaemon(d), timeoutMs);
+      if (stopped) out(`${stoppedLine(stopped)} for '${d.worktree}'`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`git-fsmond: ${(err as Error).message}\n`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
 import type { Command } from 'commander';
+import { runningDaemons } from '../contract/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
@@ -11,7 +12,14 @@ import {
   needsShell,
   type Scope,
 } from './config.js';
-import { fetchStatus, refuseRemote, startDaemon, stopDaemon, stoppedLine } from './control.js';
+import {
+  fetchStatus,
+  refuseRemote,
+  repoOfDaemon,
+  startDaemon,
+  stopDaemon,
+  stoppedLine,
+} from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { Progress } from './progress.js';
 import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
@@ -123,7 +131,9 @@ export function addSetupCommands(program: Command): void {
     .summary('undo what enable set, then stop the daemon')
     .description(
       'Undo only what `enable` set (a value you changed since is left alone, and says so), forget ' +
-        'the worktree for `list`, and stop its daemon. Running it where nothing is enabled is fine.',
+        'the worktree for `list`, and stop its daemon. Running it where nothing is enabled is fine. ' +
+        'With --global it stops every daemon of yours that only the global setting enabled, and ' +
+        'leaves those that a repository enables itself.',
     )
     .option('--global', 'undo it in your global git config')
     .addHelpText('after', examples('git fsmond disable', 'git fsmond disable --global'))
@@ -137,11 +147,28 @@ export function addSetupCommands(program: Command): void {
         const forgot = !opts.global && repo ? await bookkeeping(forgetWorktree, repo) : false;
         if (forgot) out(`removed '${repo!.worktree}' from global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !forgot) out(`not enabled in ${where}: nothing to undo`);
+        if (opts.global) await stopGlobalOnly();
         if (!repo) return 0;
-        const stopped = await stopDaemon(repo, STOP_TIMEOUT_MS);
-        if (stopped) out(stoppedLine(stopped));
+        if (!opts.global) {
+          const stopped = await stopDaemon(repo, STOP_TIMEOUT_MS);
+          if (stopped) out(stoppedLine(stopped));
+        }
         await noteStillEnabled(repo, scope);
         return 0;
       }),
     );
+}
+
+/** After a global disable: the daemons git would no longer use (no core.fsmonitor of ours). */
+async function stopGlobalOnly(): Promise<void> {
+  for (const d of runningDaemons()) {
+    const hook = await gitConfigGet(d.worktree, null, 'core.fsmonitor').catch(() => null);
+    if (isOurShim(hook)) continue;
+    const stopped = await stopDaemon(repoOfDaemon(d), STOP_TIMEOUT_MS).catch((err: Error) => {
+      process.stderr.write(`git-fsmond: ${err.message}\n`);
+      return null;
+    });
+    if (stopped)
+      out(`${stoppedLine(stopped)} for '${d.worktree}', which only the global setting enabled`);
+  }
 }

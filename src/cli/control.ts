@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import {
+  type DaemonEntry,
   type DaemonStatus,
   findSocket,
   REQUEST,
@@ -397,4 +398,9 @@ export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<Sto
     await sleep(10);
   }
   return { pid };
+}
+
+/** The repository of a registered daemon, enough to reach its socket and to stop it. */
+export function repoOfDaemon(d: DaemonEntry): RepoInfo {
+  return { worktree: d.worktree, gitDir: d.gitDir, commonDir: d.gitDir, gitDirIsExternal: false };
 }

@@ -27,6 +27,8 @@ export class CliSandbox {
     ...GIT_ENV,
     HOME: this.home,
     XDG_CONFIG_HOME: path.join(this.home, '.config'),
+    // list and stop --all see only this sandbox's daemons.
+    GIT_FSMOND_RUNTIME_DIR: path.join(this.root, 'run'),
   };
   private readonly worktrees: string[] = [];
   private readonly children: ChildProcess[] = [];

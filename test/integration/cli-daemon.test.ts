@@ -209,7 +209,7 @@ describe('cli start / stop / status', () => {
     assert.equal((await box.run(['stop'], wt)).code, 0);
     assert.equal(await exited(child), 0);
     await waitForOutput(child, (o) => /info: shutting down: quit requested$/m.test(o.stderr));
-    assert.match(child.output.stderr, /^\S+ \d+ info: listening on '/m);
+    assert.match(child.output.stderr, /^\S+ \d+ info: git-fsmond \d+\.\d+\.\d+\S* listening on '/m);
     assert.equal(child.output.stdout, '');
   });
 });

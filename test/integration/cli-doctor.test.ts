@@ -170,7 +170,7 @@ describe('cli doctor', () => {
     );
     assert.match(
       message,
-      /fsmond\.readyTimeoutMs \+ fsmond\.cookieTimeoutMs = 10300 ms, not below the 900 ms/,
+      /fsmond\.readyTimeoutMs \+ fsmond\.cookieTimeoutMs = 10250 ms, not below the 900 ms/,
     );
     if (process.platform === 'linux')
       assert.match(message, /fsmond\.backend=parcel loses events on Linux/);

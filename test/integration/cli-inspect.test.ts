@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { packageVersion } from '../../src/contract/index.js';
 import { assertOneLineError, CliSandbox, waitForOutput } from '../helpers/cli-sandbox.js';
-import { daemonStatus, gitDirOf, startDaemon, stopDaemon } from '../helpers/git.js';
+import { daemonStatus, gitDirOf, startDaemon, stopDaemon, waitFor } from '../helpers/git.js';
 
 describe('cli query / flush', () => {
   let box: CliSandbox;
@@ -79,7 +80,7 @@ describe('cli log', () => {
     const r = await box.run(['log'], wt);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.lines.slice(0, 2), ['rotated line 1', 'rotated line 2']);
-    assert.ok(r.lines.some((l) => / info: listening on '/.test(l)));
+    assert.ok(r.lines.some((l) => / info: git-fsmond \S+ listening on '/.test(l)));
     assert.match(r.lines.at(-1)!, / info: shutting down: quit requested$/);
     const tail = await box.run(['log', '-n', '1'], wt);
     assert.deepEqual(tail.lines, [r.lines.at(-1)]);
@@ -142,23 +143,107 @@ describe('cli list', () => {
 
     const r = await box.run(['list'], cwd);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.lines, [
-      `watching     ${a} (pid ${pid})`,
+    assert.equal(r.lines.length, 3, r.stdout);
+    assert.match(
+      r.lines[0]!,
+      new RegExp(
+        `^watching {5}${a} \\(pid ${pid}, \\d+\\.\\d MiB, up \\d+s, idle \\d+s, v\\d+\\.\\d+\\.\\d+\\)$`,
+      ),
+    );
+    assert.deepEqual(r.lines.slice(1), [
       `stopped      ${b}`,
       `missing      ${c} (no such directory)`,
     ]);
 
     const json = JSON.parse((await box.run(['list', '--json'], cwd)).stdout);
+    const none = { recorded: true, version: null, rssBytes: null, uptimeMs: null, idleMs: null };
+    assert.equal(json[0].version, packageVersion());
+    assert.ok(json[0].rssBytes > 0 && json[0].uptimeMs >= 0 && json[0].idleMs >= 0);
     assert.deepEqual(json, [
-      { worktree: a, state: 'watching', pid, reason: null },
-      { worktree: b, state: 'stopped', pid: null, reason: null },
-      { worktree: c, state: 'missing', pid: null, reason: 'no such directory' },
+      { ...json[0], worktree: a, state: 'watching', pid, reason: null, recorded: true },
+      { worktree: b, state: 'stopped', pid: null, reason: null, ...none },
+      { worktree: c, state: 'missing', pid: null, reason: 'no such directory', ...none },
     ]);
 
     const pruned = await box.run(['list', '--prune'], cwd);
     assert.equal(pruned.lines[2], `missing      ${c} (no such directory), forgotten`);
     const after = await box.run(['list'], cwd);
-    assert.deepEqual(after.lines, [`watching     ${a} (pid ${pid})`, `stopped      ${b}`]);
+    assert.equal(after.lines.length, 2);
+    assert.match(after.lines[0]!, new RegExp(`^watching {5}${a} \\(pid ${pid},`));
+    assert.equal(after.lines[1], `stopped      ${b}`);
+  });
+
+  test('daemons of a global enable: list shows them, disable --global and stop --all stop them', async () => {
+    const [g1, g2, local] = [box.repo('g1'), box.repo('g2'), box.repo('local')];
+    assert.equal((await box.run(['enable', '--global'], box.root)).code, 0);
+    assert.equal((await box.run(['enable'], local)).code, 0);
+    // The first git command in each starts its daemon through the shim.
+    for (const wt of [g1, g2]) box.git(wt, ['status', '--porcelain']);
+    await waitFor(
+      'both daemons',
+      async () => (await daemonStatus(g1)) !== null && (await daemonStatus(g2)) !== null,
+    );
+    const pids = [(await daemonStatus(g1))!.pid, (await daemonStatus(g2))!.pid];
+
+    const listed = JSON.parse((await box.run(['list', '--json'], box.root)).stdout);
+    for (const [i, wt] of [g1, g2].entries()) {
+      const e = listed.find((x: { worktree: string }) => x.worktree === wt);
+      assert.equal(e?.recorded, false, wt);
+      assert.equal(e.pid, pids[i]);
+      assert.equal(e.version, packageVersion());
+    }
+    const text = (await box.run(['list'], box.root)).stdout;
+    assert.match(text, new RegExp(`${g1} \\(pid ${pids[0]}, .*not recorded by enable\\)`));
+
+    const off = await box.run(['disable', '--global'], box.root);
+    assert.equal(off.code, 0, off.stderr);
+    for (const [i, wt] of [g1, g2].entries()) {
+      assert.ok(
+        off.lines.includes(
+          `stopped daemon (pid ${pids[i]}) for '${wt}', which only the global setting enabled`,
+        ),
+        off.stdout,
+      );
+      assert.equal(await daemonStatus(wt), null);
+    }
+    assert.notEqual(
+      await daemonStatus(local),
+      null,
+      'a repository that enables itself keeps its daemon',
+    );
+
+    const localPid = (await daemonStatus(local))!.pid;
+    const all = await box.run(['stop', '--all'], box.root);
+    assert.equal(all.code, 0, all.stderr);
+    // The earlier test's daemon for 'a' runs too: --all stops every one.
+    assert.ok(all.lines.includes(`stopped daemon (pid ${localPid}) for '${local}'`), all.stdout);
+    const states = JSON.parse((await box.run(['list', '--json'], box.root)).stdout);
+    assert.deepEqual(
+      states.filter((e: { pid: number | null }) => e.pid !== null),
+      [],
+      'no daemon left',
+    );
+    const again = await box.run(['stop', '--all'], box.root);
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /^note: no daemon of yours is running: nothing to stop\n$/);
+  });
+
+  test('restart replaces the daemon; status --json shows its version', async () => {
+    const wt = box.repo('restarted');
+    assert.equal((await box.run(['start'], wt)).code, 0);
+    const before = (await daemonStatus(wt))!;
+    assert.equal(before.version, packageVersion());
+    const r = await box.run(['restart'], wt);
+    assert.equal(r.code, 0, r.stderr);
+    const after = (await daemonStatus(wt))!;
+    assert.notEqual(after.pid, before.pid);
+    assert.deepEqual(r.lines, [
+      `stopped daemon (pid ${before.pid})`,
+      `started daemon (pid ${after.pid}) for '${wt}'`,
+    ]);
+    const json = JSON.parse((await box.run(['status', '--json'], wt)).stdout);
+    assert.equal(json.version, packageVersion());
+    await stopDaemon(wt);
   });
 
   test('a worktree that is no longer a repository is missing', async () => {
