@@ -36,6 +36,7 @@ export class Daemon {
   private watcher: Watcher | null = null;
   private server: IpcServer | null = null;
   private health: Health | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   /** Our socket and pointer files: only these are ever removed, and only if still ours. */
   private socketId: FileIdentity | null = null;
   private pointerId: FileIdentity | null = null;
@@ -124,6 +125,7 @@ export class Daemon {
       void this.shutdown(`start failed: ${(err as Error).message}`, 1);
       throw err;
     }
+    this.exitWhenIdle();
     this.watcher.start().catch((err: Error) => {
       void this.shutdown(`watching failed: ${err.message}`, 1);
     });
@@ -166,6 +168,7 @@ export class Daemon {
     this.exiting = (async () => {
       const guard = setTimeout(() => this.resolveExit(code), SHUTDOWN_GUARD_MS);
       this.health?.stop();
+      if (this.idleTimer) clearTimeout(this.idleTimer);
       const movedGitDir = this.followGitDir();
       this.log(code === 0 ? 'info' : 'error', `shutting down: ${reason}`);
       this.cookies.abortAll();
@@ -193,6 +196,26 @@ export class Daemon {
     if (!moved || moved === this.repo.gitDir) return null;
     this.logger.moveTo(moved);
     return moved;
+  }
+
+  /**
+   * fsmond.idleTimeout: exit once no git command has asked for that long (status requests do
+   * not count). One timer, re-armed for the time still left, so queries cost nothing here.
+   */
+  private exitWhenIdle(): void {
+    const limitMs = this.settings.idleTimeout * 1000;
+    if (limitMs <= 0) return;
+    const check = () => {
+      const idleMs = this.requests.idleMs();
+      if (idleMs >= limitMs) {
+        void this.shutdown(`no query for ${this.settings.idleTimeout} s (fsmond.idleTimeout)`, 0);
+        return;
+      }
+      this.idleTimer = setTimeout(check, limitMs - idleMs);
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, limitMs);
+    this.idleTimer.unref();
   }
 
   /** A state file's path, or null once the state dir can no longer be reached safely. */

@@ -45,6 +45,11 @@ export class Requests {
     this.root = identityOf(opts.repo.worktree);
   }
 
+  /** Since the last token query (or the start): status, quit and flush do not count. */
+  idleMs(): number {
+    return Date.now() - this.lastQueryAt;
+  }
+
   /** Watching became complete, or the daemon is stopping: no query waits any longer. */
   wake(): void {
     for (const w of this.readyWaiters.splice(0)) w();
@@ -130,7 +135,7 @@ export class Requests {
       token: this.opts.journal.pinnedToken(),
       uptimeMs: Date.now() - this.startedAt,
       version: packageVersion(),
-      idleMs: Date.now() - this.lastQueryAt,
+      idleMs: this.idleMs(),
       backend: w?.backend ?? null,
       watchedDirectories: w?.watchedDirs ?? 0,
       events: w?.events ?? 0,

@@ -34,6 +34,28 @@ export function parseInteger(value: string): number | null {
   return Number.isSafeInteger(n) ? n : Math.sign(n) * Number.MAX_SAFE_INTEGER;
 }
 
+const UNIT_S: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration in seconds: `90`, `90s`, `30m`, `4h`, `2d`; null if not one. */
+export function parseDuration(value: string): number | null {
+  const m = /^(\d+)\s*([smhd]?)$/i.exec(value.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * UNIT_S[m[2]!.toLowerCase()]!;
+  return Number.isSafeInteger(n) ? n : Number.MAX_SAFE_INTEGER;
+}
+
+/** Seconds in the largest unit that divides them: 14400 -> `4h`. */
+function showDuration(s: number): string {
+  for (const [unit, mult] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (s >= mult && s % mult === 0) return `${s / mult}${unit}`;
+  }
+  return `${s}s`;
+}
+
 interface Common {
   /** As git spells it in documentation; config maps hold it lower-cased. */
   key: string;
@@ -62,7 +84,14 @@ export interface PathSetting extends Common {
   type: 'path';
   defaultText: string;
 }
-export type SettingDef = IntSetting | BoolSetting | EnumSetting | PathSetting;
+/** In seconds; 0 means never, anything else is clamped into min..max. */
+export interface DurationSetting extends Common {
+  type: 'duration';
+  default: number;
+  min: number;
+  max: number;
+}
+export type SettingDef = IntSetting | BoolSetting | EnumSetting | PathSetting | DurationSetting;
 
 export const SETTINGS = {
   logLevel: {
@@ -115,6 +144,18 @@ export const SETTINGS = {
     bytes: true,
     help: 'memory for cached answers (git often asks the same token twice)',
   },
+  idleTimeout: {
+    key: 'fsmond.idleTimeout',
+    type: 'duration',
+    // Longer than a lunch break and a block of meetings, shorter than a night: a repository
+    // touched once (a global enable starts a daemon in each) does not hold a process overnight.
+    // Watchman reaps an idle watch only after 5 days, but its watches share one process; ours
+    // cost a process each, and a restart costs one scan.
+    default: 4 * 3600,
+    min: 1,
+    max: 30 * 86_400,
+    help: 'a daemon with no query for this long exits (the next git command starts it again); `0` never',
+  },
   backend: {
     key: 'fsmond.backend',
     type: 'enum',
@@ -138,7 +179,7 @@ export const SETTINGS = {
 } as const satisfies Record<string, SettingDef>;
 
 type Table = typeof SETTINGS;
-type ValueOf<D> = D extends IntSetting
+type ValueOf<D> = D extends IntSetting | DurationSetting
   ? number
   : D extends BoolSetting
     ? boolean
@@ -158,6 +199,7 @@ export type Settings = { [K in keyof Table]: ValueOf<Table[K]> } & {
 
 /** How a default or limit reads in git config (and in the README). */
 export function showValue(def: SettingDef, n: number | boolean | string | undefined): string {
+  if (def.type === 'duration' && typeof n === 'number') return n === 0 ? '0' : showDuration(n);
   if (def.type === 'int' && def.bytes && typeof n === 'number') {
     for (const [s, mult] of [
       ['g', 1 << 30],
@@ -176,6 +218,14 @@ export interface Reading<V> {
   problem: string | null;
 }
 
+function clampInto(def: IntSetting | DurationSetting, n: number): Reading<number> {
+  const clamped = Math.min(def.max, Math.max(def.min, n));
+  if (clamped === n) return { value: n, problem: null };
+  const limit = n < def.min ? 'below the minimum' : 'above the maximum';
+  const shown = showValue(def, clamped);
+  return { value: clamped, problem: `${limit} ${shown}, so ${shown} is used` };
+}
+
 /** One configured value through its definition: parsed, clamped, or replaced by the default. */
 export function readSetting<D extends SettingDef>(
   def: D,
@@ -190,13 +240,13 @@ export function readSetting<D extends SettingDef>(
     case 'int': {
       const n = parseInteger(raw);
       if (n === null) return fallback('not an integer (k/m/g suffixes allowed)');
-      const clamped = Math.min(def.max, Math.max(def.min, n));
-      if (clamped === n) return { value: n as ValueOf<D>, problem: null };
-      const limit = n < def.min ? 'below the minimum' : 'above the maximum';
-      return {
-        value: clamped as ValueOf<D>,
-        problem: `${limit} ${showValue(def, clamped)}, so ${showValue(def, clamped)} is used`,
-      };
+      return clampInto(def, n) as Reading<ValueOf<D>>;
+    }
+    case 'duration': {
+      const n = parseDuration(raw);
+      if (n === null) return fallback('not a duration (seconds, or a number with s, m, h or d)');
+      if (n === 0) return { value: 0 as ValueOf<D>, problem: null };
+      return clampInto(def, n) as Reading<ValueOf<D>>;
     }
     case 'bool': {
       const b = parseBool(raw);
@@ -224,6 +274,7 @@ export function settingsFrom(config: Map<string, string>): Settings {
     readyTimeoutMs: read('readyTimeoutMs'),
     maxRetainedPaths: read('maxRetainedPaths'),
     answerCacheBytes: read('answerCacheBytes'),
+    idleTimeout: read('idleTimeout'),
     backend: read('backend'),
     allowRemote: read('allowRemote'),
     socketDir: read('socketDir'),
@@ -238,6 +289,8 @@ export function allowedText(def: SettingDef): string {
   switch (def.type) {
     case 'int':
       return `${showValue(def, def.min)} to ${showValue(def, def.max)}${def.bytes ? ' (k/m/g)' : ''}`;
+    case 'duration':
+      return `\`0\` or ${showValue(def, def.min)} to ${showValue(def, def.max)} (s, m, h, d)`;
     case 'enum':
       return def.values.map((v) => `\`${v}\``).join(', ');
     case 'bool':

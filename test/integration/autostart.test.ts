@@ -9,6 +9,7 @@ import {
   C_SHIM,
   daemonStatus,
   GIT_ENV,
+  git,
   gitDirOf,
   makeRepo,
   NODE_SHIM,
@@ -69,6 +70,27 @@ for (const [kind, shim] of shims) {
           before.trivialAnswers,
           'the warm answer was incremental',
         );
+      } finally {
+        await stopDaemon(wt);
+      }
+    });
+
+    test('idle exit: no query for fsmond.idleTimeout ends the daemon; git starts it again', async () => {
+      const wt = makeRepo({ shim });
+      try {
+        git(wt, ['config', 'fsmond.idleTimeout', '2s']);
+        assert.equal(statusWithMonitor(wt), statusOracle(wt));
+        const first = (await daemonStatus(wt))!;
+        // Status requests are not queries: asking them all along must not keep it alive.
+        await waitFor('the idle exit', async () => (await daemonStatus(wt)) === null, 20_000);
+        assert.match(
+          daemonLog(wt),
+          /info: shutting down: no query for 2 s \(fsmond\.idleTimeout\)/,
+        );
+        fs.writeFileSync(path.join(wt, 'after-idle.txt'), 'x\n');
+        assert.equal(statusWithMonitor(wt), statusOracle(wt));
+        const second = await daemonStatus(wt);
+        assert.ok(second && second.pid !== first.pid, 'the next git command started a new daemon');
       } finally {
         await stopDaemon(wt);
       }

@@ -12,6 +12,7 @@ import { settingProblems, settingWarnings } from '../../src/cli/keys.js';
 import {
   FIRST_BYTE_BUDGET_MS,
   parseBool,
+  parseDuration,
   parseInteger,
   SETTINGS,
   settingsFrom,
@@ -86,4 +87,22 @@ test("the defaults answer inside the shim's first-byte wait; doctor warns when t
   const parcel = new Map([['fsmond.backend', 'parcel']]);
   assert.match(settingWarnings(parcel, 'linux').join(), /parcel loses events on Linux/);
   assert.deepEqual(settingWarnings(parcel, 'darwin'), []);
+});
+
+test('fsmond.idleTimeout: seconds or s/m/h/d, 0 is never, the rest clamped', () => {
+  assert.equal(parseDuration('90'), 90);
+  assert.equal(parseDuration('30m'), 1800);
+  assert.equal(parseDuration('4H'), 14_400);
+  assert.equal(parseDuration('2d'), 172_800);
+  assert.equal(parseDuration('1.5h'), null);
+  assert.equal(parseDuration('-1'), null);
+  const idle = (v: string) => settingsFrom(new Map([['fsmond.idletimeout', v]])).idleTimeout;
+  assert.equal(settingsFrom(new Map()).idleTimeout, 4 * 3600);
+  assert.equal(idle('0'), 0);
+  assert.equal(idle('45s'), 45);
+  assert.equal(idle('999d'), 30 * 86_400);
+  assert.equal(idle('soon'), 4 * 3600);
+  assert.deepEqual(settingProblems(new Map([['fsmond.idletimeout', '999d']])), [
+    'fsmond.idleTimeout=999d is above the maximum 30d, so 30d is used',
+  ]);
 });
