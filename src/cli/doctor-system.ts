@@ -164,6 +164,15 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
     );
   }
   const s = probe.status;
+  if (s.blockedReason) {
+    // Every query gets `/` at once meanwhile; the daemon retries by itself.
+    return check(
+      name,
+      'fail',
+      `pid ${s.pid} cannot watch every directory, so every git command rescans: ${s.blockedReason}`,
+      'raise the limit it names (sysctl); the daemon retries by itself',
+    );
+  }
   if (!s.watching) {
     return check(
       name,
@@ -197,6 +206,17 @@ export async function checkDaemon(repo: RepoInfo): Promise<Check> {
       'warn',
       `pid ${s.pid} answered a fresh token with / (full rescan): ${why}`,
       "see 'git fsmond log'",
+    );
+  }
+  if (s.unwatchableCount > 0) {
+    const shown = s.unwatchable.slice(0, 3).map((d) => `'${d}'`);
+    const more =
+      s.unwatchableCount > shown.length ? ` and ${s.unwatchableCount - shown.length} more` : '';
+    return check(
+      name,
+      'warn',
+      `pid ${s.pid} answers, but cannot read ${s.unwatchableCount} ${s.unwatchableCount === 1 ? 'directory' : 'directories'} (${shown.join(', ')}${more}): git re-examines ${s.unwatchableCount === 1 ? 'it' : 'them'} on every command`,
+      "make them readable to the daemon's user, or remove them",
     );
   }
   if (s.lastError)

@@ -18,6 +18,10 @@ import { Requests } from './requests.js';
 import type { Settings } from './settings.js';
 import type { StateDir } from './state-dir.js';
 
+/** Since the last query: until then the daemon counts as in use. */
+const ACTIVE_MS = 60_000;
+const IDLE_POLL_MS = 30_000;
+
 /** However shutdown goes, the process exits by then (a wedged close must not keep it alive). */
 const SHUTDOWN_GUARD_MS = 5_000;
 
@@ -99,6 +103,8 @@ export class Daemon {
       handler: (req, peer) => this.requests.handle(req, peer),
       maxRequestBytes: this.settings.maxRequestBytes,
       requestTimeoutMs: this.settings.requestTimeoutMs,
+      // Checked by the health poll, on one timer (see pollIntervalMs).
+      stolenCheckMs: 0,
       onStolen: () =>
         void this.shutdown(
           this.health?.check() ?? `socket '${this.socketPath}' was removed or taken over`,
@@ -117,7 +123,8 @@ export class Daemon {
       this.health = startHealthChecks({
         worktree: this.repo.worktree,
         gitDir: this.repo.gitDir,
-        intervalMs: this.settings.healthIntervalMs,
+        intervalMs: () => this.pollIntervalMs(),
+        alsoCheck: () => void this.server?.verifySocket(),
         onGone: (reason) => void this.shutdown(reason, 0),
       });
       this.watcher = this.createWatcher();
@@ -196,6 +203,16 @@ export class Daemon {
     if (!moved || moved === this.repo.gitDir) return null;
     this.logger.moveTo(moved);
     return moved;
+  }
+
+  /**
+   * What only polling can tell (our socket taken, a linked git dir removed, a lazy unmount) is
+   * checked twice a second while git is using us, and every IDLE_POLL_MS once no query came for
+   * a minute: each wake-up costs about a millisecond of CPU, which an idle daemon should not
+   * spend all day. Deletions and renames of the root, the git dir and `.git` arrive as events.
+   */
+  private pollIntervalMs(): number {
+    return this.requests.idleMs() < ACTIVE_MS ? this.settings.healthIntervalMs : IDLE_POLL_MS;
   }
 
   /**

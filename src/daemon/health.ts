@@ -5,7 +5,10 @@ import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 export interface HealthOptions {
   worktree: string;
   gitDir: string;
-  intervalMs: number;
+  /** Asked before each check, so that an idle daemon can look less often. */
+  intervalMs: () => number;
+  /** Run with every check: what else only polling can tell (say, our socket taken). */
+  alsoCheck?: () => void;
   onGone: (reason: string) => void;
 }
 
@@ -44,19 +47,25 @@ export function startHealthChecks(opts: HealthOptions): Health {
     }
     return null;
   };
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout;
+  const tick = () => {
+    if (stopped) return;
+    opts.alsoCheck?.();
     const reason = check();
-    if (reason === null || stopped) return;
+    if (reason === null) return schedule();
     stopped = true;
-    clearInterval(timer);
     opts.onGone(reason);
-  }, opts.intervalMs);
-  timer.unref();
+  };
+  const schedule = () => {
+    timer = setTimeout(tick, opts.intervalMs());
+    timer.unref();
+  };
+  schedule();
   return {
     check,
     stop: () => {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
     },
     findGitDir: () => {
       if (!ids.gitDir) return null;

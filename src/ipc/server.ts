@@ -34,7 +34,10 @@ export interface ServerOptions {
   maxRequestBytes?: number;
   /** Default 5000: a client that has not sent a whole request by then is dropped. */
   requestTimeoutMs?: number;
-  /** Default 500: how often to check that the path still is our socket. */
+  /**
+   * Default 500: how often to check that the path still is our socket; 0: never by itself,
+   * the owner calls verifySocket() on its own schedule.
+   */
   stolenCheckMs?: number;
   /** Called once when the path no longer is our socket; the server has stopped accepting. */
   onStolen?: () => void;
@@ -51,6 +54,8 @@ export interface IpcServer {
   readonly stolen: boolean;
   /** Open client connections. */
   connections(): number;
+  /** Checks now that the path still is our socket (see ServerOptions.stolenCheckMs). */
+  verifySocket(): Promise<void>;
 }
 
 const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
@@ -130,7 +135,8 @@ class UnixServer implements IpcServer {
     this.identity = identity;
     this.state = 'listening';
     const every = this.opts.stolenCheckMs ?? DEFAULT_STOLEN_CHECK_MS;
-    this.timer = setInterval(() => void this.checkStolen(), every);
+    if (every <= 0) return;
+    this.timer = setInterval(() => void this.verifySocket(), every);
     this.timer.unref();
   }
 
@@ -166,7 +172,8 @@ class UnixServer implements IpcServer {
     this.net.close();
   }
 
-  private async checkStolen(): Promise<void> {
+  /** Stops accepting (and calls onStolen) when the path no longer is our socket. */
+  async verifySocket(): Promise<void> {
     if (this.checking || this.state !== 'listening' || !this.identity) return;
     this.checking = true;
     let reason: string | undefined;

@@ -6,6 +6,7 @@
  *
  * Prints one JSON line: {rounds, ...} or {skip: reason}.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as git from './git.js';
@@ -88,6 +89,12 @@ async function main(): Promise<void> {
     await round('make 0111 readable', () => fs.chmodSync(p('xonly'), 0o755));
     await round('delete in it', () => fs.unlinkSync(p('xonly/t1')));
     const st = (await git.daemonStatus(wt))!;
+    const doctor = spawnSync(git.LAUNCHER, ['doctor', '--json'], {
+      cwd: wt,
+      env: git.GIT_ENV,
+      encoding: 'utf8',
+    });
+    const checks = JSON.parse(doctor.stdout).checks as Array<{ check: string; message: string }>;
     await git.stopDaemon(wt);
     console.log(
       JSON.stringify({
@@ -95,6 +102,7 @@ async function main(): Promise<void> {
         unwatchable: st.unwatchableCount,
         sample: st.unwatchable,
         rescans: st.rescans,
+        doctorDaemon: checks.find((c) => c.check === 'daemon')?.message,
       }),
     );
   } finally {

@@ -5,6 +5,7 @@
  * limits are the point.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -105,6 +106,35 @@ for (const [kind, shim] of [
       assert.equal(fs.readFileSync(refused, 'utf8'), 'git is not installed\n');
       await statusRight(wt, env, 'while the refusal is fresh');
       assert.equal(launcher.starts(), 1, 'started again while the refusal is fresh');
+    });
+
+    test('a worktree path that is not UTF-8: recorded by the shim, not started again', () => {
+      // Node takes argv and paths as UTF-8, so the daemon cannot even find such a worktree.
+      const parent = tempDir();
+      const root = Buffer.concat([Buffer.from(`${parent}/repo-`), Buffer.from([0xff])]);
+      fs.mkdirSync(root);
+      const launcher = launcherWith(tempDir(), '');
+      const env = { ...GIT_ENV, P: parent, GIT_FSMOND_LAUNCHER: launcher.path };
+      const inRoot = (cmd: string) =>
+        execFileSync('sh', ['-c', `cd "$(printf '%s/repo-\\377' "$P")" && ${cmd}`], {
+          env: { ...env, GIT_FSMOND_HOOK_TIMEOUT_MS: PATIENT },
+          encoding: 'latin1',
+        });
+      inRoot(
+        `git init -q && echo a > a && git add a && git commit -qm a && echo b > b && git config core.fsmonitor '${shim}' && git config core.fsmonitorHookVersion 2`,
+      );
+      const oracle = inRoot(`git -c core.fsmonitor=false ${STATUS.join(' ')}`);
+      assert.equal(inRoot(`git ${STATUS.join(' ')}`), oracle);
+      // The C shim starts the daemon, which refuses; the Node shim, which reads its directory
+      // as UTF-8 too, cannot even find the git dir and answers / without starting anything.
+      const starts = launcher.starts();
+      assert.equal(starts, kind === 'C' ? 1 : 0);
+      if (starts === 1) {
+        const refused = Buffer.concat([root, Buffer.from('/.git/fsmond/refused')]);
+        assert.notEqual(fs.readFileSync(refused, 'utf8').trim(), '', 'the shim recorded why');
+      }
+      assert.equal(inRoot(`git ${STATUS.join(' ')}`), oracle);
+      assert.equal(launcher.starts(), starts, 'started again while the refusal is fresh');
     });
 
     test("the start pipe reaches neither the daemon's git calls nor their environment", async () => {

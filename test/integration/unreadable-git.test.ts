@@ -33,4 +33,5 @@ test('git status with unreadable directories equals the oracle, incrementally', 
   assert.equal(res.rescans, 0);
   assert.equal(res.unwatchable, 1, 'only the directory made with mode 000 is left');
   assert.deepEqual(res.sample, ['fresh']);
+  assert.match(String(res.doctorDaemon), /cannot read 1 directory \('fresh'\): git re-examines it/);
 });
