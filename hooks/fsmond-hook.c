@@ -16,7 +16,7 @@
  *
  * git has no read timeout, so the shim must never stall git. A daemon that accepts and then
  * says nothing for 900 ms (stopped, wedged, a foreign server) gets `/`, and the shim leaves
- * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 30 ms, until the
+ * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 20 ms, until the
  * daemon, answering any request, removes it. Once bytes flow, 8000 ms bound the whole answer.
  *
  * Cold path only (nothing listens on the default socket): `<gitdir>/fsmond/socket` names the
@@ -64,7 +64,7 @@
 #define ANSWER_MS 8000
 #define SPAWN_WAIT_MS 2000
 #define FIRST_BYTE_MS 900
-#define MUTED_WAIT_MS 30
+#define MUTED_WAIT_MS 20
 #define TIMEOUT_ENV "GIT_FSMOND_HOOK_TIMEOUT_MS"
 #define LAUNCHER_ENV "GIT_FSMOND_LAUNCHER"
 #define START_FD_ENV "GIT_FSMOND_START_FD"

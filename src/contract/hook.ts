@@ -18,7 +18,7 @@ export const HOOK_LIMITS = {
    * While LAYOUT.unresponsive exists: the wait for the first byte, and for room in a full
    * listen backlog.
    */
-  mutedWaitMs: 30,
+  mutedWaitMs: 20,
   /** Replaces every wait above in tests. */
   timeoutEnv: 'GIT_FSMOND_HOOK_TIMEOUT_MS',
   /** Program the shims start as `<launcher> daemon <root>`. */
