@@ -7,10 +7,10 @@ import { gitConfigGet, isOurShim } from './config.js';
 import {
   fetchStatus,
   refuseRemote,
-  repoOfDaemon,
   startDaemon,
   stopDaemon,
   stoppedLine,
+  stopRegistered,
 } from './control.js';
 
 function seconds(value: string): number {
@@ -136,15 +136,5 @@ export function addDaemonCommands(program: Command): void {
 async function stopAll(timeoutMs: number): Promise<number> {
   const daemons = runningDaemons();
   if (daemons.length === 0) note('no daemon of yours is running: nothing to stop');
-  let failed = 0;
-  for (const d of daemons) {
-    try {
-      const stopped = await stopDaemon(repoOfDaemon(d), timeoutMs);
-      if (stopped) out(`${stoppedLine(stopped)} for '${d.worktree}'`);
-    } catch (err) {
-      failed++;
-      process.stderr.write(`git-fsmond: ${(err as Error).message}\n`);
-    }
-  }
-  return failed > 0 ? 1 : 0;
+  return (await stopRegistered(daemons, timeoutMs)) > 0 ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 /** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
 import type { Command } from 'commander';
-import { runningDaemons } from '../contract/index.js';
+import { type DaemonEntry, runningDaemons } from '../contract/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
@@ -15,10 +15,10 @@ import {
 import {
   fetchStatus,
   refuseRemote,
-  repoOfDaemon,
   startDaemon,
   stopDaemon,
   stoppedLine,
+  stopRegistered,
 } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { Progress } from './progress.js';
@@ -161,14 +161,10 @@ export function addSetupCommands(program: Command): void {
 
 /** After a global disable: the daemons git would no longer use (no core.fsmonitor of ours). */
 async function stopGlobalOnly(): Promise<void> {
+  const globalOnly: DaemonEntry[] = [];
   for (const d of runningDaemons()) {
     const hook = await gitConfigGet(d.worktree, null, 'core.fsmonitor').catch(() => null);
-    if (isOurShim(hook)) continue;
-    const stopped = await stopDaemon(repoOfDaemon(d), STOP_TIMEOUT_MS).catch((err: Error) => {
-      process.stderr.write(`git-fsmond: ${err.message}\n`);
-      return null;
-    });
-    if (stopped)
-      out(`${stoppedLine(stopped)} for '${d.worktree}', which only the global setting enabled`);
+    if (!isOurShim(hook)) globalOnly.push(d);
   }
+  await stopRegistered(globalOnly, STOP_TIMEOUT_MS, ', which only the global setting enabled');
 }

@@ -11,7 +11,7 @@ import {
 import { ownerName, StateDir, settingsFrom } from '../daemon/index.js';
 import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
 import { listenerOf, type PeerCredentials, sendRequest, socketState } from '../ipc/index.js';
-import { CliError, LAUNCHER } from './common.js';
+import { CliError, LAUNCHER, out } from './common.js';
 
 export type { DaemonStatus } from '../contract/index.js';
 export { CliError, LAUNCHER, PACKAGE_ROOT } from './common.js';
@@ -403,4 +403,27 @@ export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<Sto
 /** The repository of a registered daemon, enough to reach its socket and to stop it. */
 export function repoOfDaemon(d: DaemonEntry): RepoInfo {
   return { worktree: d.worktree, gitDir: d.gitDir, commonDir: d.gitDir, gitDirIsExternal: false };
+}
+
+/**
+ * Stops registered daemons one by one, a line each on stdout (`why` after the worktree) and a
+ * line per failure on stderr, so that one daemon that will not stop does not keep the others
+ * running. Returns how many failed.
+ */
+export async function stopRegistered(
+  daemons: readonly DaemonEntry[],
+  timeoutMs: number,
+  why = '',
+): Promise<number> {
+  let failed = 0;
+  for (const d of daemons) {
+    try {
+      const stopped = await stopDaemon(repoOfDaemon(d), timeoutMs);
+      if (stopped) out(`${stoppedLine(stopped)} for '${d.worktree}'${why}`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`git-fsmond: ${(err as Error).message}\n`);
+    }
+  }
+  return failed;
 }
