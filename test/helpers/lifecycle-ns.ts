@@ -41,6 +41,24 @@ export const UNPRIVILEGED_ID = 65534;
  * Runs `node script ...args --unprivileged` as a uid that permission checks apply to (root
  * bypasses them): through setpriv when we are root, directly otherwise.
  */
+/**
+ * Why uid `id` cannot read `file` through setpriv, as a skip reason, or null when it can. A
+ * checkout below a private directory (/root, a 0700 mktemp dir) is out of that uid's reach: a
+ * skip, not a bug.
+ */
+export function cannotRunAs(id: number, file: string): string | null {
+  const probe = spawnSync('setpriv', [
+    `--reuid=${id}`,
+    `--regid=${id}`,
+    '--clear-groups',
+    'test',
+    '-r',
+    file,
+  ]);
+  if (!probe.error && probe.status === 0) return null;
+  return `cannot run the test as uid ${id}: ${probe.error?.message ?? `it cannot read ${file}`}`;
+}
+
 export function runUnprivileged(
   script: string,
   args: string[],
@@ -48,13 +66,9 @@ export function runUnprivileged(
 ): Promise<Record<string, unknown>> {
   const id = UNPRIVILEGED_ID;
   if (process.getuid?.() !== 0) return runWrapped([], script, [...args, '--unprivileged'], guardMs);
+  const cannot = cannotRunAs(id, script);
+  if (cannot) return Promise.resolve({ skip: cannot });
   const wrap = ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
-  // A checkout below a private home (/root) cannot be read by that uid: a skip, not a bug.
-  const probe = spawnSync(wrap[0]!, [...wrap.slice(1), 'test', '-r', script]);
-  if (probe.error || probe.status !== 0) {
-    const why = probe.error?.message ?? `it cannot read ${script}`;
-    return Promise.resolve({ skip: `cannot run the test as uid ${id}: ${why}` });
-  }
   return runWrapped(wrap, script, [...args, '--unprivileged'], guardMs);
 }
 

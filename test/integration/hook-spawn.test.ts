@@ -32,6 +32,7 @@ import {
   writeScript,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
+import { cannotRunAs } from '../helpers/lifecycle-ns.js';
 
 const T = { timeout: 120_000 };
 /** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
@@ -319,8 +320,9 @@ for (const shim of shims()) {
       });
 
       it("root's spawn.lock left in a user's fsmond does not stop that user", T, async (t) => {
-        if (spawnSync('setpriv', ['--version']).status !== 0) {
-          t.skip('setpriv is missing: cannot run the shim as another user');
+        const cannot = cannotRunAs(NOBODY, shim.path);
+        if (cannot) {
+          t.skip(cannot);
           return;
         }
         // Everything here must be reachable by the user, so not under the 0700 scratch dir.
