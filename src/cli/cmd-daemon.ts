@@ -2,16 +2,17 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { runningDaemons } from '../contract/index.js';
 import { EXIT_ALREADY_RUNNING, runDaemon } from '../daemon/index.js';
-import { action, CliError, examples, note, out, repoOf } from './common.js';
+import { action, examples, note, out, repoOf } from './common.js';
 import { gitConfigGet, isOurShim } from './config.js';
 import {
+  alreadyRunning,
   fetchStatus,
   refuseRemote,
-  startDaemon,
   stopDaemon,
   stoppedLine,
   stopRegistered,
 } from './control.js';
+import { startedLine, startWithProgress } from './start-watching.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -25,17 +26,28 @@ export function addDaemonCommands(program: Command): void {
     .command('start')
     .summary('start the daemon for this worktree in the background')
     .description(
-      'Start the daemon for this worktree, detached, and return once it listens (it registers ' +
-        'its watches in the background; `status` says when it is watching). Git starts it by ' +
-        'itself on the first command once `enable` has run, so this is rarely needed.',
+      'Start the daemon for this worktree, detached, and return once it watches: every ' +
+        'directory registered, so `status` succeeds right after (progress on stderr meanwhile). ' +
+        'With --no-wait, return as soon as it listens; it registers in the background and git ' +
+        'commands meanwhile get "/" (a full scan), never a wrong answer. Fails when a daemon ' +
+        "already runs here, in git's words: 'fsmonitor--daemon is already running'. Git starts " +
+        'the daemon by itself on the first command once `enable` has run, so this is rarely ' +
+        'needed.',
     )
-    .addHelpText('after', examples('git fsmond start', 'git fsmond start && git fsmond status'))
+    .option('--no-wait', 'return once the daemon listens, before it watches')
+    .addHelpText(
+      'after',
+      examples(
+        'git fsmond start',
+        'git fsmond start && git fsmond status',
+        'git fsmond start --no-wait',
+      ),
+    )
     .action(
-      action(async (_o: unknown, cmd: Command) => {
+      action(async (opts: { wait: boolean }, cmd: Command) => {
         const repo = await repoOf(cmd);
         await refuseRemote(repo);
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
-        out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
+        out(startedLine(await startWithProgress(repo, opts.wait), repo));
         if (!isOurShim(await gitConfigGet(repo.worktree, null, 'core.fsmonitor'))) {
           note("git does not use git-fsmond in this repository yet: run 'git fsmond enable'");
         }
@@ -59,12 +71,9 @@ export function addDaemonCommands(program: Command): void {
         const repo = await repoOf(cmd);
         // Checked here so that the refusal is our one line, not the daemon's log line too.
         const running = await fetchStatus(repo);
-        if (running)
-          throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
+        if (running) throw alreadyRunning(repo, running.pid);
         const code = await runDaemon({ dir: repo.worktree, logToStderr: true });
-        if (code === EXIT_ALREADY_RUNNING) {
-          throw new CliError(`already running for '${repo.worktree}'`);
-        }
+        if (code === EXIT_ALREADY_RUNNING) throw alreadyRunning(repo);
         // A blocked inotify read keeps the event loop alive: leave explicitly.
         process.exit(code);
       }),
@@ -125,8 +134,7 @@ export function addDaemonCommands(program: Command): void {
         await refuseRemote(repo);
         const stopped = await stopDaemon(repo, 30_000);
         if (stopped) out(stoppedLine(stopped));
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
-        out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
+        out(startedLine(await startWithProgress(repo), repo));
         return 0;
       }),
     );

@@ -91,6 +91,9 @@ function humanStatus(doc: Awaited<ReturnType<typeof statusDocument>>): string[] 
 
 const REQUESTS: ReadonlySet<string> = new Set(Object.values(REQUEST));
 
+/** The token line as `query` prints it, `builtin:…\0`: the `\0` stands for the NUL after it. */
+const withoutShownNul = (arg: string) => (arg.endsWith('\\0') ? arg.slice(0, -2) : arg);
+
 export function addInspectCommands(program: Command): void {
   program
     .command('status')
@@ -131,19 +134,22 @@ export function addInspectCommands(program: Command): void {
       'Ask the daemon what changed since <token>, as git does. The answer is a new token and ' +
         'the changed paths, each ended by a NUL, shown here one per line with the NUL as \\0 ' +
         '(control characters escaped); "/" means "everything may have changed". Any unknown ' +
-        'token, such as "0", gets "/" and a fresh token to ask with next time.',
+        'token, such as "0", gets "/" and a fresh token to ask with next time. The token line ' +
+        'pastes back as it is printed: a <token> ending in \\0 is taken without it.',
     )
     .option('--raw', 'print the answer bytes unchanged, NULs included')
     .addHelpText(
       'after',
       examples(
         'git fsmond query 0',
+        "git fsmond query 'builtin:0.4242.20260101T000000.000000Z:3\\0'",
         "t=$(git fsmond query --raw 0 | tr '\\0' '\\n' | head -1); touch x; git fsmond query \"$t\"",
         'git fsmond query --raw builtin:1a2b:17 | xargs -0 -n1 echo',
       ),
     )
     .action(
-      action(async (token: string, opts: { raw?: boolean }, cmd: Command) => {
+      action(async (printed: string, opts: { raw?: boolean }, cmd: Command) => {
+        const token = withoutShownNul(printed);
         if (REQUESTS.has(token)) {
           // The daemon would obey it as a request, not answer it as a token.
           throw new CliError(`'${token}' is a request, not a token`, EXIT.usage);

@@ -12,19 +12,11 @@ import {
   needsShell,
   type Scope,
 } from './config.js';
-import {
-  fetchStatus,
-  refuseRemote,
-  startDaemon,
-  stopDaemon,
-  stoppedLine,
-  stopRegistered,
-} from './control.js';
+import { fetchStatus, refuseRemote, stopDaemon, stoppedLine, stopRegistered } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
-import { Progress } from './progress.js';
 import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
+import { startWithProgress } from './start-watching.js';
 
-const START_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 30_000;
 
 /** With --global, being outside any worktree is fine: there is just no daemon to start. */
@@ -37,26 +29,13 @@ async function worktreeIfAny(dir: string): Promise<RepoInfo | null> {
   }
 }
 
-async function startWithProgress(repo: RepoInfo): Promise<void> {
+async function startIfNone(repo: RepoInfo): Promise<void> {
   const running = await fetchStatus(repo);
   if (running) {
     out(`daemon already running (pid ${running.pid})`);
     return;
   }
-  const progress = new Progress(process.stderr);
-  let s: Awaited<ReturnType<typeof startDaemon>>;
-  try {
-    s = await startDaemon(repo, {
-      timeoutMs: START_TIMEOUT_MS,
-      waitWatching: true,
-      onProgress: (p) => {
-        if (!p.watching)
-          progress.update(`registering watches: ${p.watchedDirectories} directories`);
-      },
-    });
-  } finally {
-    progress.done();
-  }
+  const s = await startWithProgress(repo);
   out(`started daemon (pid ${s.pid}), watching ${s.watchedDirectories} directories`);
 }
 
@@ -120,7 +99,7 @@ export function addSetupCommands(program: Command): void {
           );
         }
         if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
-        if (repo) await startWithProgress(repo);
+        if (repo) await startIfNone(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
         return 0;
       }),

@@ -127,6 +127,12 @@ export async function request(repo: RepoInfo, payload: string): Promise<Buffer> 
   }
 }
 
+/** In git's own words (its t7527 greps them), so scripts written for git's daemon work too. */
+export const alreadyRunning = (repo: RepoInfo, pid?: number) =>
+  new CliError(
+    `fsmonitor--daemon is already running '${repo.worktree}'${pid ? ` (pid ${pid})` : ''}`,
+  );
+
 export const notRunning = (repo: RepoInfo) =>
   new CliError(`no daemon is running for '${repo.worktree}'`);
 
@@ -175,7 +181,7 @@ export async function startDaemon(
   opts: { timeoutMs: number; waitWatching: boolean; onProgress?: (s: DaemonStatus) => void },
 ): Promise<DaemonStatus> {
   const running = await fetchStatus(repo);
-  if (running) throw new CliError(`already running for '${repo.worktree}' (pid ${running.pid})`);
+  if (running) throw alreadyRunning(repo, running.pid);
   const blocker = startBlocker(repo);
   if (blocker) {
     throw new CliError(`the daemon cannot start: ${blocker.reason}; fix: ${blocker.fix}`);

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { Requests } from './requests.js';
 import type { Settings } from './settings.js';
 import type { StateDir } from './state-dir.js';
+import { FsmonitorTrace, type TraceRequest } from './trace.js';
 
 /** Since the last query: until then the daemon counts as in use. */
 const ACTIVE_MS = 60_000;
@@ -30,6 +31,8 @@ const toBytes = (p: string) => Buffer.from(p, 'utf8').toString('latin1');
 export interface DaemonOptions {
   /** Makes the watcher (default: the configured backend); tests pass a fake one. */
   createWatcher?: (opts: WatcherOptions & Pick<CreateWatcherOptions, 'backend'>) => Watcher;
+  /** GIT_TRACE_FSMONITOR as the environment had it (fsmond.trace applies without it). */
+  trace?: TraceRequest;
 }
 
 export class Daemon {
@@ -40,6 +43,7 @@ export class Daemon {
   private watcher: Watcher | null = null;
   private server: IpcServer | null = null;
   private health: Health | null = null;
+  private trace: FsmonitorTrace | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   /** Our socket and pointer files: only these are ever removed, and only if still ours. */
   private socketId: FileIdentity | null = null;
@@ -84,6 +88,7 @@ export class Daemon {
       stopping: () => this.exiting !== null,
       shutdown: (reason) => void this.shutdown(reason, 0),
       lastError: () => this.lastSyncError,
+      trace: (line) => this.trace?.line(line),
       log: this.log,
     });
   }
@@ -120,6 +125,7 @@ export class Daemon {
         'info',
         `git-fsmond ${packageVersion()} listening on '${this.socketPath}' for '${this.repo.worktree}'`,
       );
+      this.trace = this.openTrace();
       this.health = startHealthChecks({
         worktree: this.repo.worktree,
         gitDir: this.repo.gitDir,
@@ -147,6 +153,7 @@ export class Daemon {
       log: this.log,
       listener: {
         onBatch: (b) => {
+          this.trace?.events(b.paths);
           this.journal.add(b.paths);
           if (b.cookies.length) this.cookies.seen(b.cookies);
         },
@@ -162,11 +169,19 @@ export class Daemon {
             'info',
             `watching ${this.watcher?.stats().watchedDirs} directories (epoch ${epoch})`,
           );
+          this.trace?.watching(this.repo.worktree);
           this.requests.wake();
         },
         onFatal: (reason) => void this.shutdown(reason, 0),
       },
     });
+  }
+
+  private openTrace(): FsmonitorTrace | null {
+    const req = this.options.trace ?? { env: undefined, bare: false };
+    return FsmonitorTrace.open(req, this.settings.trace, this.logger.trace, (msg) =>
+      this.log('warn', msg),
+    );
   }
 
   /** Stops once, logging why; removes only files that still are the ones we created. */
@@ -184,6 +199,7 @@ export class Daemon {
       this.health?.stop();
       await this.server?.close().catch(() => {});
       await this.watcher?.close().catch(() => {});
+      this.trace?.close();
       const pointer = this.pointerId && this.stateFileOrNull('socketPointer');
       if (pointer) await unlinkIfSame(pointer, this.pointerId!);
       if (movedGitDir && this.socketId && !this.location.relocated) {

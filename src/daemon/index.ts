@@ -8,12 +8,14 @@ import {
   scrubGitEnv,
 } from '../git/index.js';
 import { SocketInUseError, SocketPathError } from '../ipc/index.js';
+import { useTestEpochIds } from '../journal/index.js';
 import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
-import { type Settings, settingsFrom } from './settings.js';
+import { parseBool, type Settings, settingsFrom } from './settings.js';
 import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 import { StateDir } from './state-dir.js';
+import { type TraceRequest, takeTraceRequest } from './trace.js';
 import { clearUnresponsive } from './unresponsive.js';
 
 export type { Settings } from './settings.js';
@@ -38,6 +40,8 @@ export const EXIT_ALREADY_RUNNING = 3;
 export async function runDaemon(opts: RunOptions): Promise<number> {
   // Before the first git call: the command that started us must not steer our git calls.
   const startStatus = StartStatus.take(process.env);
+  const trace = takeTraceRequest(process.env);
+  if (parseBool(process.env.GIT_TEST_FSMONITOR_TOKEN ?? '')) useTestEpochIds();
   scrubGitEnv(process.env);
   let logger: Logger | null = null;
   let stateDir: StateDir | null = null;
@@ -47,7 +51,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     stateDir = prepareStateDir(repo.gitDir);
     logger = loggerFor(stateDir, settings, opts.logToStderr);
     const location = await preflight(repo, settings);
-    return await serve(repo, settings, logger, location, stateDir, startStatus);
+    return await serve(repo, settings, logger, location, stateDir, startStatus, trace);
   } catch (err) {
     if (!(err instanceof RepoError)) {
       logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
@@ -75,8 +79,9 @@ async function serve(
   location: SocketLocation,
   stateDir: StateDir,
   startStatus: StartStatus,
+  trace: TraceRequest,
 ): Promise<number> {
-  const daemon = new Daemon(repo, settings, logger, location, stateDir);
+  const daemon = new Daemon(repo, settings, logger, location, stateDir, { trace });
   // From here on a signal stops the daemon cleanly, even in the middle of starting.
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => void daemon.shutdown(`received ${sig}`, 0));

@@ -46,6 +46,13 @@ export class Logger {
     if (RANK[level] >= RANK[this.opts.level]) this.write(format(level, msg));
   };
 
+  /** GIT_TRACE_FSMONITOR lines when it names stderr: at any level, one write for them all. */
+  readonly trace = (msgs: readonly string[]): void => {
+    const text = msgs.map((m) => format('trace', m)).join('');
+    if (this.opts.toStderr) process.stderr.write(text);
+    this.write(text);
+  };
+
   /** The git dir was renamed under us: the last lines go where it is now. */
   moveTo(gitDir: string): void {
     this.opts.dir?.follow(gitDir);
@@ -79,6 +86,6 @@ export class Logger {
   }
 }
 
-function format(level: Level, msg: string): string {
+function format(level: Level | 'trace', msg: string): string {
   return `${new Date().toISOString()} ${process.pid} ${level}: ${msg}\n`;
 }

@@ -24,6 +24,8 @@ export interface RequestsOptions {
   /** The last loss of sync, when the watcher has no error of its own to show. */
   lastError: () => string | null;
   log: (level: Level, msg: string) => void;
+  /** A GIT_TRACE_FSMONITOR line (a byte string), when tracing. */
+  trace: (line: string) => void;
 }
 
 /** Shown in status at most; the count says how many there are in all. */
@@ -64,6 +66,7 @@ export class Requests {
 
   private async dispatch(request: string, peer: PeerCredentials | null): Promise<Reply> {
     const { journal, cookies } = this.opts;
+    this.opts.trace(`requested token: ${request}`);
     if (request === REQUEST.quit) {
       return { payload: [], afterSend: () => this.opts.shutdown('quit requested') };
     }
@@ -79,6 +82,7 @@ export class Requests {
     this.stats.queries++;
     this.lastQueryAt = Date.now();
     const answer = await this.query(request, peer);
+    this.opts.trace(`response token: ${answer.token}`);
     this.stats.lastAnswerMs = performance.now() - t0;
     if (answer.trivial) {
       this.stats.lastTrivialReason = answer.reason;

@@ -83,6 +83,8 @@ export interface EnumSetting extends Common {
 export interface PathSetting extends Common {
   type: 'path';
   defaultText: string;
+  /** What it accepts when that is more than a directory. */
+  allowedText?: string;
 }
 /** In seconds; 0 means never, anything else is clamped into min..max. */
 export interface DurationSetting extends Common {
@@ -169,6 +171,13 @@ export const SETTINGS = {
     type: 'bool',
     default: false,
     help: "git's own key: watch a worktree on a network filesystem anyway (changes made on other machines go unseen)",
+  },
+  trace: {
+    key: 'fsmond.trace',
+    type: 'path',
+    defaultText: 'unset',
+    allowedText: '`true` or an absolute file path',
+    help: "write the `event:` lines of git's `GIT_TRACE_FSMONITOR` (which wins when set in the daemon's environment): `true` to the daemon log, or to a file",
   },
   socketDir: {
     key: 'fsmonitor.socketDir',
@@ -278,6 +287,7 @@ export function settingsFrom(config: Map<string, string>): Settings {
     backend: read('backend'),
     allowRemote: read('allowRemote'),
     socketDir: read('socketDir'),
+    trace: read('trace'),
     healthIntervalMs: 500,
     maxRequestBytes: 64 * 1024,
     requestTimeoutMs: 5_000,
@@ -296,7 +306,7 @@ export function allowedText(def: SettingDef): string {
     case 'bool':
       return 'a boolean';
     case 'path':
-      return 'a directory';
+      return def.allowedText ?? 'a directory';
   }
 }
 

@@ -23,12 +23,24 @@ export function formatToken(id: string, seq: number): string {
 }
 
 let epochCounter = 0;
+/** The next of git's fixed test ids, once GIT_TEST_FSMONITOR_TOKEN asked for them. */
+let testIdCounter: number | null = null;
 
 /**
- * A fresh epoch id: unique per daemon process and epoch, no colon, and always starting with a
- * digit so it can never collide with the ids the shim and the daemon use for "never valid".
+ * GIT_TEST_FSMONITOR_TOKEN, as git's builtin daemon does it: epoch ids `test_00000001`,
+ * `test_00000002`, ... that a test can type. They repeat across daemons, so a token of a
+ * stopped daemon would be trusted by the next one: for git's test suite only.
+ */
+export function useTestEpochIds(): void {
+  testIdCounter ??= 1;
+}
+
+/**
+ * A fresh epoch id: unique per daemon process and epoch (unless test ids were asked for), no
+ * colon, and never starting like the ids the shim and the daemon use for "never valid".
  */
 export function newEpochId(): string {
+  if (testIdCounter !== null) return `test_${(testIdCounter++).toString(16).padStart(8, '0')}`;
   const now = new Date().toISOString().replace(/[-:]/g, '').replace('.', '_');
   return `${epochCounter++}.${process.pid}.${now}`;
 }
