@@ -33,6 +33,8 @@ export async function startWithProgress(
 
 /** What `start` and `restart` print once the daemon is up. */
 export function startedLine(s: DaemonStatus, repo: RepoInfo): string {
-  const what = s.watching ? `watching ${s.watchedDirectories} directories in` : 'for';
-  return `started daemon (pid ${s.pid}), ${what} '${repo.worktree}'`;
+  if (s.watching) {
+    return `started daemon (pid ${s.pid}), watching ${s.watchedDirectories} directories in '${repo.worktree}'`;
+  }
+  return `started daemon (pid ${s.pid}) for '${repo.worktree}', registering its watches in the background`;
 }

@@ -32,11 +32,11 @@ describe('cli start / stop / status', () => {
     const r = await box.run(['start'], wt);
     assert.equal(r.code, 0, r.stderr);
     const pid = (await daemonStatus(wt))!.pid;
-    assert.deepEqual(r.lines, [`started daemon (pid ${pid}) for '${wt}'`]);
+    // It returns once watching: root, src, src/deep.
+    assert.deepEqual(r.lines, [`started daemon (pid ${pid}), watching 3 directories in '${wt}'`]);
     assert.deepEqual(r.errLines, [
       "note: git does not use git-fsmond in this repository yet: run 'git fsmond enable'",
     ]);
-    await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
     // Detached, with stdout and stderr in its log (what it prints before its logger starts).
     const log = path.join(fs.realpathSync(wt), '.git', 'fsmond', 'daemon.log');
     const fds = [0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
@@ -60,7 +60,7 @@ describe('cli start / stop / status', () => {
     assertOneLineError(
       again,
       1,
-      new RegExp(`^git-fsmond: already running for '${wt}' \\(pid ${pid}\\)$`),
+      new RegExp(`^git-fsmond: fsmonitor--daemon is already running '${wt}' \\(pid ${pid}\\)$`),
     );
 
     const stop = await box.run(['stop'], wt);
@@ -201,7 +201,9 @@ describe('cli start / stop / status', () => {
     assertOneLineError(
       second,
       1,
-      new RegExp(`^git-fsmond: already running for '${wt}' \\(pid ${child.pid}\\)$`),
+      new RegExp(
+        `^git-fsmond: fsmonitor--daemon is already running '${wt}' \\(pid ${child.pid}\\)$`,
+      ),
     );
     const start = await box.run(['start'], wt);
     assertOneLineError(start, 1, /already running/);
@@ -211,5 +213,127 @@ describe('cli start / stop / status', () => {
     await waitForOutput(child, (o) => /info: shutting down: quit requested$/m.test(o.stderr));
     assert.match(child.output.stderr, /^\S+ \d+ info: git-fsmond \d+\.\d+\.\d+\S* listening on '/m);
     assert.equal(child.output.stdout, '');
+  });
+});
+
+/** What git's own daemon does that scripts and git's t7527 rely on. */
+describe("cli: git's daemon's behaviour", () => {
+  let box: CliSandbox;
+  before(() => {
+    box = new CliSandbox();
+  });
+  after(() => box.cleanup());
+
+  test('start returns once watching: status right after succeeds on 10000 directories', async () => {
+    const wt = box.repo('many-dirs');
+    for (let i = 0; i < 100; i++) {
+      for (let j = 0; j < 100; j++)
+        fs.mkdirSync(path.join(wt, `d${i}`, `e${j}`), { recursive: true });
+    }
+    const start = await box.run(['start'], wt);
+    assert.equal(start.code, 0, start.stderr);
+    const dirs = Number(/watching (\d+) directories/.exec(start.lines[0]!)?.[1]);
+    assert.ok(dirs >= 10_103, start.lines[0]);
+    const status = await box.run(['status'], wt);
+    assert.equal(status.code, 0, status.stdout);
+    assert.equal(status.lines[0], `watching '${wt}'`);
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test('start --no-wait returns once it listens', async () => {
+    const wt = box.repo('no-wait');
+    const start = await box.run(['start', '--no-wait'], wt);
+    assert.equal(start.code, 0, start.stderr);
+    assert.match(
+      start.lines[0]!,
+      /^started daemon \(pid \d+\)(, watching 3 directories in '.*'| for '.*', registering its watches in the background)$/,
+    );
+    await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test("GIT_TRACE_FSMONITOR gets git's event: lines for a real edit, and the token lines", async () => {
+    const wt = box.repo('trace');
+    const trace = path.join(box.root, 'trace-bare');
+    const env = { GIT_TRACE_FSMONITOR: trace, GIT_TRACE_BARE: '1' };
+    assert.equal((await box.run(['start'], wt, env)).code, 0);
+    fs.writeFileSync(path.join(wt, 'src', 'a.txt'), 'changed\n');
+    fs.mkdirSync(path.join(wt, 'newdir'));
+    const q = await box.run(['query', '0'], wt);
+    const lines = () => fs.readFileSync(trace, 'latin1').split('\n');
+    await waitFor('event lines', () => lines().includes('event: src/a.txt'));
+    await waitFor('event lines', () => lines().includes('event: newdir'));
+    const all = lines();
+    assert.ok(all.includes(`Watching: worktree '${wt}'`), all.join('\n'));
+    assert.ok(all.includes('requested token: 0'), all.join('\n'));
+    assert.ok(all.includes(`response token: ${q.lines[0]!.replace(/\\0$/, '')}`), all.join('\n'));
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test("GIT_TRACE_FSMONITOR without GIT_TRACE_BARE: git's time prefix", async () => {
+    const wt = box.repo('trace-prefix');
+    const trace = path.join(box.root, 'trace-prefixed');
+    assert.equal((await box.run(['start'], wt, { GIT_TRACE_FSMONITOR: trace })).code, 0);
+    fs.writeFileSync(path.join(wt, 'README.md'), 'changed\n');
+    const edited = /^\d\d:\d\d:\d\d\.\d{6} git-fsmond +event: README\.md$/m;
+    await waitFor('a prefixed event line', () => edited.test(fs.readFileSync(trace, 'utf8')));
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test('fsmond.trace=true puts the event lines into the log, which `log` shows', async () => {
+    const wt = box.repo('trace-log');
+    box.git(wt, ['config', 'fsmond.trace', 'true']);
+    assert.equal((await box.run(['start'], wt)).code, 0);
+    fs.writeFileSync(path.join(wt, 'README.md'), 'changed\n');
+    await waitFor('the event in the log', async () =>
+      /^\S+ \d+ trace: event: README\.md$/m.test((await box.run(['log'], wt)).stdout),
+    );
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test('a trace target git would refuse is a warning in the log, and the daemon serves', async () => {
+    const wt = box.repo('trace-bad');
+    const start = await box.run(['start'], wt, { GIT_TRACE_FSMONITOR: 'relative/file' });
+    assert.equal(start.code, 0, start.stderr);
+    const log = (await box.run(['log'], wt)).stdout;
+    assert.match(
+      log,
+      /warn: GIT_TRACE_FSMONITOR='relative\/file' is neither true nor an absolute path/,
+    );
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test('GIT_TEST_FSMONITOR_TOKEN: the fixed test epochs of git, test_00000001 then _2 after flush', async () => {
+    const wt = box.repo('test-tokens');
+    assert.equal((await box.run(['start'], wt, { GIT_TEST_FSMONITOR_TOKEN: 'true' })).code, 0);
+    assert.deepEqual((await box.run(['query', '0'], wt)).lines, [
+      'builtin:test_00000001:0\\0',
+      '/\\0',
+    ]);
+    fs.writeFileSync(path.join(wt, 'new-file'), '');
+    await waitFor('the new file in the answer', async () =>
+      (await box.run(['query', 'builtin:test_00000001:0'], wt)).lines.includes('new-file\\0'),
+    );
+    assert.equal(
+      (await box.run(['flush'], wt)).lines[0],
+      'flushed: new token builtin:test_00000002:0',
+    );
+    assert.equal((await box.run(['stop'], wt)).code, 0);
+  });
+
+  test('query: the token line it prints pastes back as it is', async () => {
+    const wt = box.repo('paste');
+    assert.equal((await box.run(['start'], wt)).code, 0);
+    const first = await box.run(['query', '0'], wt);
+    const printed = first.lines[0]!;
+    assert.match(printed, /^builtin:[^:]+:\d+\\0$/);
+    fs.writeFileSync(path.join(wt, 'pasted'), '');
+    await waitFor('the change since the pasted token', async () => {
+      const again = await box.run(['query', printed], wt);
+      assert.equal(again.code, 0, again.stderr);
+      assert.notEqual(again.lines[1], '/\\0', 'an incremental answer to the pasted token');
+      return again.lines.includes('pasted\\0');
+    });
+    assert.equal((await box.run(['stop'], wt)).code, 0);
   });
 });
