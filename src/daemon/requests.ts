@@ -66,7 +66,8 @@ export class Requests {
 
   private async dispatch(request: string, peer: PeerCredentials | null): Promise<Reply> {
     const { journal, cookies } = this.opts;
-    this.opts.trace(`requested token: ${request}`);
+    // Not our CLI's status polls: git's `status` sends nothing, and a start polls 10 times a second.
+    if (request !== REQUEST.status) this.opts.trace(`requested token: ${request}`);
     if (request === REQUEST.quit) {
       return { payload: [], afterSend: () => this.opts.shutdown('quit requested') };
     }

@@ -9,6 +9,7 @@
 # leaves that out: the same scripts through the same git without git-fsmond, to compare with.
 # Trash directories go below a fresh temporary --root, so that runs from several checkouts do
 # not collide; a daemon still running there after a script is named on stderr and stopped.
+# COMPAT_KEEP=1 keeps them (with COMPAT_FLAGS=--debug, test-lib keeps each trash directory).
 set -euo pipefail
 build=$(cd "${1:?usage: run.sh <git build dir> [script ...]}" && pwd)
 shift
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkg=$(cd "$here/../.." && pwd)
 shadow=$(mktemp -d "${TMPDIR:-/tmp}/fsmond-compat-XXXXXX")
 root="$shadow/trash"
-trap 'rm -rf "$shadow"' EXIT
+trap '[ -n "${COMPAT_KEEP:-}" ] || rm -rf "$shadow"' EXIT
 for f in "$build"/git-* "$build"/templates; do
   [ -e "$f" ] && ln -s "$f" "$shadow/$(basename "$f")"
 done

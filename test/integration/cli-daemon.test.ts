@@ -214,15 +214,8 @@ describe('cli start / stop / status', () => {
     assert.match(child.output.stderr, /^\S+ \d+ info: git-fsmond \d+\.\d+\.\d+\S* listening on '/m);
     assert.equal(child.output.stdout, '');
   });
-});
 
-/** What git's own daemon does that scripts and git's t7527 rely on. */
-describe("cli: git's daemon's behaviour", () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  // What git's own daemon does, that scripts and git's t7527 rely on.
 
   test('start returns once watching: status right after succeeds on 10000 directories', async () => {
     const wt = box.repo('many-dirs');
