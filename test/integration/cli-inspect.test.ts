@@ -239,7 +239,7 @@ describe('cli list', () => {
     assert.notEqual(after.pid, before.pid);
     assert.deepEqual(r.lines, [
       `stopped daemon (pid ${before.pid})`,
-      `started daemon (pid ${after.pid}) for '${wt}'`,
+      `started daemon (pid ${after.pid}), watching 3 directories in '${wt}'`,
     ]);
     const json = JSON.parse((await box.run(['status', '--json'], wt)).stdout);
     assert.equal(json.version, packageVersion());
