@@ -100,7 +100,8 @@ export function addInspectCommands(program: Command): void {
     .summary('say whether a daemon watches this worktree')
     .description(
       'Say whether a daemon watches this worktree. Exit status 0 when it is watching; 1 when ' +
-        'no daemon runs or it is still registering its watches.\n\n' +
+        'no daemon runs or it is still registering its watches (`start` returns only once it ' +
+        'watches, so `start && status` succeeds; not so after `start --no-wait`).\n\n' +
         '--json keys: running, watching, pid, worktree, gitDir, token, uptimeMs, ' +
         'watchedDirectories, events, queries, lastAnswerMs, rssBytes, backend, shim (c, node, ' +
         'ipc, none or other), shimPath, lastError (with no daemon running: why its last start was ' +
