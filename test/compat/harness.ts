@@ -23,6 +23,8 @@ export interface TapResult {
   title: string;
   ok: boolean;
   skipped: boolean;
+  /** test_expect_failure: git's "known breakage", `not ok ... # TODO`. */
+  todo: boolean;
 }
 
 export interface ScriptRun {
@@ -47,15 +49,19 @@ export function runGitScript(script: string, opts: { baseline: boolean }): Scrip
   const results = new Map<number, TapResult>();
   for (const m of r.stdout.matchAll(/^(ok|not ok) (\d+) - (.*)$|^ok (\d+) # skip (.*)$/gm)) {
     const n = Number(m[2] ?? m[4]);
-    results.set(n, { n, title: m[3] ?? m[5]!, ok: m[1] !== 'not ok', skipped: m[4] !== undefined });
+    const title = m[3] ?? m[5]!;
+    const todo = / # TODO known breakage$/.test(title);
+    results.set(n, { n, title, ok: m[1] !== 'not ok', skipped: m[4] !== undefined, todo });
   }
   return { results, tail: `${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}` };
 }
 
-/** "N passed, N failed, N skipped" of one run. */
+/** "N passed, N failed, N skipped, N known breakages" of one run. */
 export function tally(run: ScriptRun): string {
   const all = [...run.results.values()];
-  const skipped = all.filter((x) => x.skipped).length;
-  const failed = all.filter((x) => !x.ok).length;
-  return `${all.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped`;
+  const count = (f: (x: TapResult) => boolean) => all.filter(f).length;
+  const skipped = count((x) => x.skipped);
+  const failed = count((x) => !x.ok && !x.todo);
+  const todo = count((x) => !x.ok && x.todo);
+  return `${all.length - failed - skipped - todo} passed, ${failed} failed, ${skipped} skipped, ${todo} known breakages`;
 }
