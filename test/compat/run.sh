@@ -26,12 +26,16 @@ sed -e "s|@REAL_GIT@|$build/git|" -e "s|@FSMOND@|$pkg/bin/git-fsmond|" -e "s|@SH
   >"$shadow/git"
 chmod +x "$shadow/git"
 
-# Daemons of ours whose worktree is below $root (a failed test keeps its trash directory).
+# Daemons of ours whose worktree is below $root (a failed test keeps its trash directory). The
+# pid must still run a daemon for a worktree there: pids are reused, and fast on a busy machine.
 stop_leftovers() {
   "$pkg/bin/git-fsmond" list --json | node -e '
+    const fs = require("fs");
     const root = process.argv[1] + "/";
-    for (const d of JSON.parse(require("fs").readFileSync(0, "utf8")))
-      if (d.pid && d.worktree.startsWith(root)) console.log(d.pid, d.worktree);
+    const cmdline = (pid) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return ""; } };
+    for (const d of JSON.parse(fs.readFileSync(0, "utf8")))
+      if (d.pid && d.worktree.startsWith(root) && cmdline(d.pid).includes(`\0daemon\0${root}`))
+        console.log(d.pid, d.worktree);
   ' "$root" | while read -r pid wt; do
     echo "compat: $1 left daemon pid $pid running for '$wt': stopping it" >&2
     kill "$pid" 2>/dev/null || :
