@@ -35,7 +35,12 @@ export function summarizeTrace(text: string): string {
   add('write index', 'index/do_write_index');
   const d = (k: string) => data.get(k);
   const extra = [
-    d('fsm_hook/response-length') && `hook answer ${d('fsm_hook/response-length')} bytes`,
+    d('fsm_hook/query/response-length') &&
+      `hook answer ${d('fsm_hook/query/response-length')} bytes`,
+    d('fsm_client/query/response-length') &&
+      `socket answer ${d('fsm_client/query/response-length')} bytes`,
+    // Files git lstat'ed: all of them when the fsmonitor answer was `/`.
+    d('index/refresh/sum_lstat') && `lstat ${d('index/refresh/sum_lstat')}`,
     d('fsmonitor/apply_count') && `paths applied ${d('fsmonitor/apply_count')}`,
     d('read_directo/directory-invalidation') &&
       `untracked-cache invalidations ${d('read_directo/directory-invalidation')}`,
