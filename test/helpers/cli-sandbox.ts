@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon, tempDir } from './git.js';
+import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
+import { scratchDir } from './scratch.js';
 
 export interface CliResult {
   code: number | null;
@@ -21,7 +22,7 @@ export interface CliResult {
 const splitLines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
 
 export class CliSandbox {
-  readonly root = tempDir('fsmond-cli-');
+  readonly root = scratchDir('fsmond-cli-');
   readonly home = path.join(this.root, 'home');
   readonly env: NodeJS.ProcessEnv = {
     ...GIT_ENV,

@@ -17,8 +17,8 @@ import {
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  waitFor,
 } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
 
@@ -82,7 +82,9 @@ for (const [kind, shim] of shims) {
         assert.equal(statusWithMonitor(wt), statusOracle(wt));
         const first = (await daemonStatus(wt))!;
         // Status requests are not queries: asking them all along must not keep it alive.
-        await waitFor('the idle exit', async () => (await daemonStatus(wt)) === null, 20_000);
+        await waitFor('the idle exit', async () => (await daemonStatus(wt)) === null, {
+          timeoutMs: 20_000,
+        });
         assert.match(
           daemonLog(wt),
           /info: shutting down: no query for 2 s \(fsmond\.idleTimeout\)/,

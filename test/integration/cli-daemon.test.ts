@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { REQUEST } from '../../src/contract/index.js';
 import { startServer } from '../../src/ipc/index.js';
 import { assertOneLineError, CliSandbox, exited, waitForOutput } from '../helpers/cli-sandbox.js';
-import { daemonStatus, socketOf, waitFor } from '../helpers/git.js';
+import { daemonStatus, socketOf } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Exited: no such process, or a zombie its (container) init has not reaped yet. */
 const gone = (pid: number) => {

@@ -12,26 +12,21 @@ import {
   gitDirOf,
   makeRepo,
   socketOf,
+  statusAt,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  waitFor,
 } from '../helpers/git.js';
-import {
-  alive,
-  makeBigRepo,
-  query,
-  readLog,
-  statusAt,
-  trackForCleanup,
-} from '../helpers/lifecycle-util.js';
+import { alive, query, readLog, trackForCleanup } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
 const track = trackForCleanup();
 
 async function setup(files?: Record<string, string>) {
-  const parent = track.tempDir('fsmond-resync-');
-  const wt = files ? makeBigRepo(parent, files) : makeRepo({ parent });
+  const parent = scratchDir('fsmond-resync-');
+  const wt = makeRepo({ parent, files });
   const d = await track.serve(wt, { ms: 120_000 });
   statusWithMonitor(wt);
   return { parent, wt, sock: socketOf(wt), d };
@@ -74,7 +69,7 @@ describe('the daemon resyncs instead of exiting', () => {
         const s = await statusAt(sock);
         return num(s?.rescans) > num(before.rescans) && s?.watching === true;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; ${procState(d.pid)}; log:\n${readLog(gitDirOf(wt))}`);
     });

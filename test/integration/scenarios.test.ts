@@ -9,12 +9,12 @@ import {
   git,
   makeRepo,
   socketOf,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
 } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 // The layout of git's t7527 matrix tests.
 const FILES: Record<string, string> = {
@@ -92,7 +92,7 @@ for (const uc of [false, true]) {
     let wt: string;
     before(async () => {
       wt = makeRepo({ files: FILES, untrackedCache: uc });
-      await startDaemon(wt);
+      await startRealDaemon(wt);
       statusWithMonitor(wt);
     });
     after(() => stopDaemon(wt));
@@ -117,7 +117,7 @@ describe('the answer itself', () => {
   let wt: string;
   before(async () => {
     wt = makeRepo({ files: FILES });
-    await startDaemon(wt);
+    await startRealDaemon(wt);
   });
   after(() => stopDaemon(wt));
 
@@ -165,8 +165,8 @@ describe("git 2.55's Linux bugs, which we must not have", () => {
   let outside: string;
   before(async () => {
     wt = makeRepo({ files: { 'a/sub/f.txt': '1\n', 'top.txt': '1\n' } });
-    outside = tempDir('fsmond-outside-');
-    await startDaemon(wt);
+    outside = scratchDir('fsmond-outside-');
+    await startRealDaemon(wt);
     statusWithMonitor(wt);
   });
   after(() => stopDaemon(wt));
@@ -220,8 +220,8 @@ describe("git 2.55's Linux bugs, which we must not have", () => {
 
 describe('layouts', () => {
   test('a unicode root path', async () => {
-    const wt = makeRepo({ parent: tempDir(), name: 'u_c3_a6__æ ♫' });
-    await startDaemon(wt);
+    const wt = makeRepo({ parent: scratchDir(), name: 'u_c3_a6__æ ♫' });
+    await startRealDaemon(wt);
     try {
       statusWithMonitor(wt);
       w(wt, 'file1', 'new\n');
@@ -238,7 +238,7 @@ describe('layouts', () => {
     const main = makeRepo();
     const linked = path.join(path.dirname(main), 'linked');
     git(main, ['worktree', 'add', '-q', linked]);
-    await startDaemon(linked);
+    await startRealDaemon(linked);
     try {
       assert.match((await daemonStatus(linked))!.gitDir as string, /\.git\/worktrees\/linked$/);
       statusWithMonitor(linked);
@@ -266,7 +266,7 @@ describe('layouts', () => {
       'dir_1/dir_2/sub',
     ]);
     git(sup, ['commit', '-qm', 'add sub']);
-    await startDaemon(sup);
+    await startRealDaemon(sup);
     try {
       statusWithMonitor(sup);
       const subWt = path.join(sup, 'dir_1/dir_2/sub');

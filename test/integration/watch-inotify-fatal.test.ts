@@ -7,6 +7,7 @@ import { appendFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { createWatcher } from '../../src/watch/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { plant } from '../helpers/watch-fs.js';
 import { Collector, Harness, makeWorktree, type Worktree } from '../helpers/watch-harness.js';
 
@@ -22,7 +23,7 @@ async function setup(opts: { linked?: boolean } = {}): Promise<Harness> {
 }
 
 async function expectFatal(h: Harness, pattern: RegExp): Promise<void> {
-  await h.c.waitFor(() => h.c.fatal.length > 0, 'onFatal');
+  await waitFor('onFatal', () => h.c.fatal.length > 0);
   assert.match(h.c.fatal[0]!, pattern);
   await h.close();
   assert.equal(h.c.fatal.length, 1, 'onFatal is called once');
@@ -31,7 +32,6 @@ async function expectFatal(h: Harness, pattern: RegExp): Promise<void> {
 
 afterEach(async () => {
   await h?.close();
-  wt?.cleanup();
   h = null;
   wt = null;
 });

@@ -24,7 +24,6 @@ let h: Harness | null = null;
 
 afterEach(async () => {
   await h?.close();
-  wt?.cleanup();
   h = null;
   wt = null;
 });

@@ -20,7 +20,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { bstr, plant, poll } from '../helpers/watch-fs.js';
+import { waitFor } from '../helpers/wait.js';
+import { bstr, plant } from '../helpers/watch-fs.js';
 import { Harness, makeWorktree, sorted, type Worktree } from '../helpers/watch-harness.js';
 
 let wt: Worktree | null = null;
@@ -40,7 +41,6 @@ afterEach(async () => {
     assert.deepEqual(h.c.violations, [], 'paths broke the contract (empty, absolute, in .git)');
     assert.deepEqual(h.c.fatal, []);
   }
-  wt?.cleanup();
   h = null;
   wt = null;
 });
@@ -233,7 +233,7 @@ test('bug C: a directory moved out is reported, then ignored; the watcher keeps 
   renameSync(h.p('d'), join(wt.outside, 'd'));
   assert.deepEqual(await h.sync(), ['d']);
   // Its watches are dropped once the partner-less IN_MOVED_FROM has waited long enough.
-  await poll(() => h.watcher.stats().watchedDirs === 2, 'moved-out watches to be dropped');
+  await waitFor('moved-out watches to be dropped', () => h.watcher.stats().watchedDirs === 2);
   appendFileSync(join(wt.outside, 'd/s/t.txt'), 'outside');
   writeFileSync(join(wt.outside, 'd/new'), 'outside');
   appendFileSync(h.p('other/o'), 'inside');
@@ -316,7 +316,7 @@ test('cookies come with (or after) the paths that preceded them, in order', asyn
   cookie('c1');
   writeFileSync(h.p('b'), 'b');
   cookie('c2');
-  await h.c.waitFor(() => h.c.cookiesSeen.has('c2'), 'cookie c2');
+  await waitFor('cookie c2', () => h.c.cookiesSeen.has('c2'));
   const batches = h.c.batches.slice(first);
   const where = (pred: (i: number) => boolean) => batches.findIndex((_, i) => pred(i));
   const batchOfPath = (p: string) => where((i) => batches[i]!.paths.includes(p));

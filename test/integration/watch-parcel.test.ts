@@ -35,7 +35,6 @@ afterEach(async () => {
     assert.deepEqual(h.c.violations, []);
     assert.deepEqual(h.c.fatal, []);
   }
-  wt?.cleanup();
   h = null;
   wt = null;
 });
