@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after } from 'node:test';
 import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
 import { scratchDir } from './scratch.js';
 
@@ -36,6 +37,13 @@ export class CliSandbox {
 
   constructor() {
     fs.mkdirSync(this.home);
+  }
+
+  /** A sandbox for the enclosing describe block, cleaned up after its tests. */
+  static forSuite(): CliSandbox {
+    const box = new CliSandbox();
+    after(() => box.cleanup());
+    return box;
   }
 
   /** A committed repository, by default without any fsmonitor config (so `enable` starts clean). */
@@ -126,7 +134,7 @@ export class CliSandbox {
     return Object.assign(child, { output });
   }
 
-  /** Stops every daemon of every worktree made here, then removes the whole sandbox. */
+  /** Stops every daemon of every worktree made here (the dir follows scratch.ts's policy). */
   async cleanup(): Promise<void> {
     for (const c of this.children)
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -134,7 +142,6 @@ export class CliSandbox {
       // A test may have removed the worktree or its .git; there is no daemon to stop then.
       if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
     }
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 

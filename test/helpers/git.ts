@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { LAUNCHER, PACKAGE_ROOT } from '../../src/cli/common.js';
 import { C_SHIM, NODE_SHIM } from '../../src/cli/config.js';
 import { type DaemonStatus, findSocket, REQUEST } from '../../src/contract/index.js';
@@ -178,6 +179,12 @@ export async function startRealDaemon(wt: string): Promise<ChildProcess> {
     return s?.watching === true && (s.pid === child.pid || exitCode === EXIT_ALREADY_RUNNING);
   });
   return child;
+}
+
+/** Stops the daemon serving `wt` (started by the test or by git) once test `t` is done. */
+export function stopDaemonAfter(t: TestContext, wt: string): string {
+  t.after(() => stopDaemon(wt));
+  return wt;
 }
 
 /** Stops whatever daemon serves `wt` (ours or one the shim started) and waits until it is gone. */
