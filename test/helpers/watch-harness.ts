@@ -3,8 +3,11 @@
  * daemon's own handshake (create a cookie file, wait until its name shows up in a batch), so
  * every change made before it has been delivered when it returns. Timeouts are hang guards.
  */
+
+import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { type CreateWatcherOptions, createWatcher } from '../../src/watch/index.js';
 import type { WatchBatch, Watcher, WatchListener } from '../../src/watch/types.js';
 import { scratchDir } from './scratch.js';
@@ -148,4 +151,26 @@ export class Harness {
 
 export function sorted(xs: Iterable<string>): string[] {
   return [...new Set(xs)].sort();
+}
+
+/**
+ * The calling file's harness of the running test: `track(h)` returns `h`; after each test the
+ * tracked harness is closed and, with `check`, its delivered paths and fatal reports asserted.
+ */
+export function closeAfterEachTest(opts: { check?: boolean } = {}): (h: Harness) => Harness {
+  let current: Harness | null = null;
+  afterEach(async () => {
+    const h = current;
+    current = null;
+    if (!h) return;
+    await h.close();
+    if (opts.check) {
+      assert.deepEqual(h.c.violations, [], 'paths broke the contract (empty, absolute, in .git)');
+      assert.deepEqual(h.c.fatal, []);
+    }
+  });
+  return (h) => {
+    current = h;
+    return h;
+  };
 }

@@ -10,12 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { childResult, runUnshared } from '../helpers/lifecycle-ns.js';
 import { waitFor, withHangGuard } from '../helpers/wait.js';
 import { plant } from '../helpers/watch-fs.js';
-import { Harness, makeWorktree, type Worktree } from '../helpers/watch-harness.js';
+import { closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
+const track = closeAfterEachTest();
 let savedQueued: string | null = null;
 
 function restoreQueued(): void {
@@ -25,9 +24,6 @@ function restoreQueued(): void {
 
 afterEach(async () => {
   restoreQueued();
-  await h?.close();
-  h = null;
-  wt = null;
 });
 // Belt and braces: the limit is system-wide.
 after(restoreQueued);
@@ -41,10 +37,10 @@ test('queue overflow -> onSyncLost, full rescan, onReady, edits seen again', asy
     t.skip(`cannot write ${QUEUED} (${(err as Error).message}); overflow test needs root`);
     return;
   }
-  wt = makeWorktree();
+  const wt = makeWorktree();
   plant(wt.root, ['a/f', 'b/g']);
   const w = new Harness(wt, { backend: 'inotify' });
-  h = w;
+  track(w);
   let started: Promise<void>;
   // The limit is read when an instance is created, and it is system-wide: lower it only for
   // the synchronous inotify_init1() inside start(), then put it back at once. 1024 rather than
