@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
 import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
 export interface CliResult {
   code: number | null;
@@ -157,16 +158,16 @@ export function assertOneLineError(r: CliResult, code: number, re: RegExp): void
 export async function waitForOutput(
   child: ChildProcess & { output: { stdout: string; stderr: string } },
   check: (o: { stdout: string; stderr: string }) => boolean,
-  ms = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check(child.output)) {
-    if (child.exitCode !== null)
+  await waitFor('the expected output', () => {
+    if (check(child.output)) return true;
+    if (child.exitCode !== null) {
       throw new Error(`exited ${child.exitCode}: ${child.output.stderr}`);
-    if (Date.now() > deadline)
-      throw new Error(`timed out; output: ${JSON.stringify(child.output)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    }
+    return false;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; output: ${JSON.stringify(child.output)}`);
+  });
 }
 
 /** Resolves with the exit code once the child has exited. */
