@@ -1,0 +1,52 @@
+/** `systemctl --user`: the only way in to the user's service manager. */
+import { execFile } from 'node:child_process';
+
+/** A user manager that hangs must not hang `enable` or a daemon's exit. */
+const TIMEOUT_MS = 10_000;
+
+export interface SystemctlResult {
+  ok: boolean;
+  stdout: string;
+  /** The failure, as one line (stderr, or why it could not run). */
+  error: string;
+}
+
+export function systemctl(args: string[]): Promise<SystemctlResult> {
+  return new Promise((resolve) => {
+    execFile('systemctl', ['--user', ...args], { timeout: TIMEOUT_MS }, (err, stdout, stderr) => {
+      const error = err
+        ? (stderr.trim().split('\n')[0] ?? '') || (err as NodeJS.ErrnoException).code || err.message
+        : '';
+      resolve({ ok: !err, stdout: String(stdout), error: String(error) });
+    });
+  });
+}
+
+/**
+ * Whether a systemd user manager answers. `is-system-running` prints "offline" (exit 1) when
+ * there is none, which is the case without systemd as PID 1 or without a login session.
+ */
+export async function userManager(): Promise<{ reachable: boolean; why: string }> {
+  const r = await systemctl(['is-system-running']);
+  const state = r.stdout.trim();
+  if (['running', 'degraded', 'starting', 'initializing'].includes(state)) {
+    return { reachable: true, why: `systemd user manager is ${state}` };
+  }
+  const detail = state || r.error || 'no answer';
+  return {
+    reachable: false,
+    why: `no systemd user manager is reachable (systemctl --user: ${detail})`,
+  };
+}
+
+/**
+ * After the worktree vanished: stop the socket unit listening and keep it from coming back at
+ * log-in, or systemd would start a daemon that exits at once on every connection. Resolves with
+ * the failure to log, or null. If it fails, the socket keeps listening at a path no git command
+ * can reach any more (its directory is gone), and ConditionPathIsDirectory keeps it from being
+ * created again after a reboot; `git fsmond doctor` names such leftovers.
+ */
+export async function retireSocketUnit(unit: string): Promise<string | null> {
+  const r = await systemctl(['--no-block', 'disable', '--now', unit]);
+  return r.ok ? null : `'systemctl --user disable --now ${unit}' failed: ${r.error}`;
+}
