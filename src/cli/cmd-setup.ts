@@ -21,6 +21,7 @@ import {
   stopRegistered,
 } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
+import { enableMode, greetActivated, takeDownIpc } from './ipc-mode.js';
 import { Progress } from './progress.js';
 import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
 
@@ -94,26 +95,37 @@ export function addSetupCommands(program: Command): void {
         'saved and put back by `disable`. Running it again changes nothing.',
     )
     .option('--global', 'set the options in your global git config (works outside a repository)')
+    .option('--hook', 'use the hook shim even where IPC mode works (docs/ipc-mode.md)')
     .addHelpText(
       'after',
       examples(
         'git fsmond enable',
+        'git fsmond enable --hook',
         'git -C ~/src/big-repo fsmond enable',
         'git fsmond enable --global',
       ),
     )
     .action(
-      action(async (opts: { global?: boolean }, cmd: Command) => {
+      action(async (opts: { global?: boolean; hook?: boolean }, cmd: Command) => {
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         if (repo) await refuseRemote(repo);
-        const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
+        const mode = await enableMode(
+          repo,
+          { forceHook: opts.hook, global: opts.global },
+          bestShim().path,
+        );
+        const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope, mode.monitor);
         const where = opts.global ? 'global config' : 'local config';
         for (const c of changes) out(describeChange(c, where));
         const recorded = !opts.global && repo ? await bookkeeping(recordWorktree, repo) : false;
         if (recorded) out(`recorded '${repo!.worktree}' in global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !recorded) out(`already enabled in ${where}`);
         const shim = bestShim();
+        if (mode.mode === 'ipc') {
+          if (repo) await greetActivated(repo);
+          return 0;
+        }
         if (shim.kind === 'node') {
           note(
             'no C compiler was found at install: the Node shim adds ~35 ms to every git command',
@@ -144,6 +156,8 @@ export function addSetupCommands(program: Command): void {
         const changes = await disableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
         const where = opts.global ? 'global config' : 'local config';
         for (const c of changes) out(describeChange(c, where));
+        // After the config: git must not be left with core.fsmonitor=true and no socket.
+        if (repo && !opts.global) for (const line of await takeDownIpc(repo)) out(line);
         const forgot = !opts.global && repo ? await bookkeeping(forgetWorktree, repo) : false;
         if (forgot) out(`removed '${repo!.worktree}' from global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !forgot) out(`not enabled in ${where}: nothing to undo`);

@@ -11,3 +11,15 @@ export {
   unitFiles,
   unitSafe,
 } from './units.js';
+export {
+  type InstalledUnits,
+  installUnits,
+  removeUnits,
+  ServiceError,
+  socketUnitState,
+  stopService,
+  unitDir,
+  unitsInstalled,
+  unitsOf,
+} from './install.js';
+export { decideMode, type ModeChoice, type ModeInputs, type MonitorMode } from './mode.js';
