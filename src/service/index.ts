@@ -1,16 +1,5 @@
 /** Public surface of the service part: socket units that keep git's socket path listening. */
 
-export { retireSocketUnit, type SystemctlResult, systemctl, userManager } from './systemctl.js';
-export {
-  escapePath,
-  execWord,
-  SOCKET_UNIT_ENV,
-  type UnitFiles,
-  type UnitSpec,
-  unitBaseName,
-  unitFiles,
-  unitSafe,
-} from './units.js';
 export {
   type InstalledUnits,
   installUnits,
@@ -23,3 +12,14 @@ export {
   unitsOf,
 } from './install.js';
 export { decideMode, type ModeChoice, type ModeInputs, type MonitorMode } from './mode.js';
+export { retireSocketUnit, type SystemctlResult, systemctl, userManager } from './systemctl.js';
+export {
+  escapePath,
+  execWord,
+  SOCKET_UNIT_ENV,
+  type UnitFiles,
+  type UnitSpec,
+  unitBaseName,
+  unitFiles,
+  unitSafe,
+} from './units.js';
