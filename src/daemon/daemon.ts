@@ -212,8 +212,12 @@ export class Daemon {
     const unit = this.options.activation?.unit;
     if (!unit || (fs.existsSync(this.repo.worktree) && fs.existsSync(this.repo.gitDir))) return;
     const failed = await retireSocketUnit(unit);
-    if (failed) this.log('error', `${failed}; it keeps listening where no git command reaches`);
-    else this.log('info', `disabled ${unit}: the worktree is gone`);
+    if (failed) {
+      const line = `${failed}; it keeps listening where no git command reaches`;
+      this.log('error', line);
+      // The log went with the git dir: systemd keeps our stderr in its journal.
+      process.stderr.write(`git-fsmond daemon: ${line}\n`);
+    } else this.log('info', `disabled ${unit}: the worktree is gone`);
   }
 
   /** If the git dir was renamed, point the log at its new place and return that place. */

@@ -4,6 +4,7 @@ export {
   type InstalledUnits,
   installUnits,
   removeUnits,
+  retireSocketUnit,
   ServiceError,
   socketUnitState,
   stopService,
@@ -12,7 +13,7 @@ export {
   unitsOf,
 } from './install.js';
 export { decideMode, type ModeChoice, type ModeInputs, type MonitorMode } from './mode.js';
-export { retireSocketUnit, type SystemctlResult, systemctl, userManager } from './systemctl.js';
+export { type SystemctlResult, systemctl, userManager } from './systemctl.js';
 export {
   escapePath,
   execWord,

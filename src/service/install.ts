@@ -62,11 +62,32 @@ export async function removeUnits(gitDir: string): Promise<string[]> {
     const r = await systemctl(args);
     if (!r.ok) failed.push(`'systemctl --user ${args.join(' ')}' failed: ${r.error}`);
   }
-  fs.rmSync(units.socketFile, { force: true });
-  fs.rmSync(units.serviceFile, { force: true });
+  deleteUnitFiles(units.name);
   const reload = await systemctl(['daemon-reload']);
   if (!reload.ok) failed.push(`'systemctl --user daemon-reload' failed: ${reload.error}`);
   return failed;
+}
+
+/**
+ * After the worktree vanished, from its daemon: stop the socket listening, keep it from coming
+ * back at log-in and remove the units (no `disable` can run at a path that is gone), or systemd
+ * would start a daemon that exits at once on every connection. `unit` is the socket unit's name
+ * from SOCKET_UNIT_ENV. Resolves with the failure to log, or null; what happens then is in
+ * docs/ipc-mode.md (the daemon under activation).
+ */
+export async function retireSocketUnit(unit: string): Promise<string | null> {
+  const base = /^(git-fsmond-[^/]+)\.socket$/.exec(unit)?.[1];
+  if (!base) return `'${unit}' is not a socket unit of git-fsmond; left alone`;
+  const r = await systemctl(['--no-block', 'disable', '--now', unit]);
+  deleteUnitFiles(base);
+  await systemctl(['--no-block', 'daemon-reload']);
+  return r.ok ? null : `'systemctl --user disable --now ${unit}' failed: ${r.error}`;
+}
+
+function deleteUnitFiles(base: string): void {
+  for (const suffix of ['.socket', '.service']) {
+    fs.rmSync(path.join(unitDir(), `${base}${suffix}`), { force: true });
+  }
 }
 
 /** `systemctl --user is-active` of the socket: "active" while it listens. */

@@ -38,15 +38,3 @@ export async function userManager(): Promise<{ reachable: boolean; why: string }
     why: `no systemd user manager is reachable (systemctl --user: ${detail})`,
   };
 }
-
-/**
- * After the worktree vanished: stop the socket unit listening and keep it from coming back at
- * log-in, or systemd would start a daemon that exits at once on every connection. Resolves with
- * the failure to log, or null. If it fails, the socket keeps listening at a path no git command
- * can reach any more (its directory is gone), and ConditionPathIsDirectory keeps it from being
- * created again after a reboot; `git fsmond doctor` names such leftovers.
- */
-export async function retireSocketUnit(unit: string): Promise<string | null> {
-  const r = await systemctl(['--no-block', 'disable', '--now', unit]);
-  return r.ok ? null : `'systemctl --user disable --now ${unit}' failed: ${r.error}`;
-}

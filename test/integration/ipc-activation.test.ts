@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { SOCKET_UNIT_ENV, unitBaseName } from '../../src/service/index.js';
 import { builtinSpawns, type CompatGit, findCompatGit, onPath } from '../helpers/compat-git.js';
 import {
   daemonStatus,
@@ -72,8 +73,18 @@ describe('IPC mode with the socket held by a service manager', { skip }, () => {
   const withMonitor = () => git255(wt, STATUS, { GIT_TRACE2_EVENT: trace });
   const oracle = () => git255(wt, ['--no-optional-locks', '-c', 'core.fsmonitor=false', ...STATUS]);
 
+  // As if our socket unit had started it: the daemon retires "its" units when the worktree
+  // goes. No user manager need answer (none does here): the files go either way.
+  const unit = skip ? '' : `${unitBaseName(gitDirOf(wt))}.socket`;
+  const unitFile = (suffix: string) =>
+    path.join(GIT_ENV.XDG_CONFIG_HOME!, 'systemd', 'user', unit.replace(/\.socket$/, suffix));
+
   test('the first git command starts our daemon on the held socket, not git’s builtin', async () => {
-    holder = spawn(activator!, ['-l', socket, ...passedEnv(), LAUNCHER, 'daemon', wt], {
+    fs.mkdirSync(path.dirname(unitFile('.socket')), { recursive: true });
+    for (const suffix of ['.socket', '.service'])
+      fs.writeFileSync(unitFile(suffix), '# stand-in\n');
+    const asUnit = `-E${SOCKET_UNIT_ENV}=${unit}`;
+    holder = spawn(activator!, ['-l', socket, ...passedEnv(), asUnit, LAUNCHER, 'daemon', wt], {
       env: GIT_ENV,
       stdio: 'ignore',
     });
@@ -117,10 +128,12 @@ describe('IPC mode with the socket held by a service manager', { skip }, () => {
     assert.equal(builtinSpawns(trace), 0, 'git started no fsmonitor--daemon');
   });
 
-  test('the daemon exits when its worktree is deleted', async () => {
+  test('the daemon exits when its worktree is deleted, and removes its units', async () => {
     fs.rmSync(path.dirname(wt), { recursive: true, force: true });
     const guard = new Promise<'hang'>((r) => setTimeout(() => r('hang'), 15_000).unref());
     assert.equal(await Promise.race([exited, guard]), 0);
+    assert.equal(fs.existsSync(unitFile('.socket')), false, 'socket unit removed');
+    assert.equal(fs.existsSync(unitFile('.service')), false, 'service unit removed');
   });
 });
 
