@@ -91,7 +91,8 @@ export function addDaemonCommands(program: Command): void {
         'answer (stopped, hung) is sent SIGTERM, then SIGKILL, once its pid is verified to be ' +
         "this worktree's daemon. No daemon running is success (a note on stderr); fails when " +
         'it is still alive after --timeout seconds. --all stops every daemon of yours, wherever ' +
-        'it runs (those a global enable started too).',
+        'it runs (those a global enable started too). In IPC mode systemd stops it, and its ' +
+        'socket keeps listening: the next git command starts it again.',
     )
     .option('--timeout <seconds>', 'give up after this long', seconds, 30)
     .option('--all', 'stop every running daemon of yours, not only this worktree’s')

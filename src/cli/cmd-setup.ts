@@ -92,7 +92,10 @@ export function addSetupCommands(program: Command): void {
       'Set core.fsmonitor to the hook shim, core.fsmonitorHookVersion=2 and ' +
         'core.untrackedCache=true in this repository (with --global: in your global config), print ' +
         'what changed, record the worktree for `list`, and start its daemon. Values you had are ' +
-        'saved and put back by `disable`. Running it again changes nothing.',
+        'saved and put back by `disable`. Running it again changes nothing. With git >= 2.55 and ' +
+        'a systemd user manager it sets IPC mode instead: core.fsmonitor=true, behind a systemd ' +
+        'socket unit that starts the daemon, so git never starts its builtin one; elsewhere it ' +
+        'stays in hook mode and says why (docs/ipc-mode.md).',
     )
     .option('--global', 'set the options in your global git config (works outside a repository)')
     .option('--hook', 'use the hook shim even where IPC mode works (docs/ipc-mode.md)')
@@ -143,7 +146,8 @@ export function addSetupCommands(program: Command): void {
     .summary('undo what enable set, then stop the daemon')
     .description(
       'Undo only what `enable` set (a value you changed since is left alone, and says so), forget ' +
-        'the worktree for `list`, and stop its daemon. Running it where nothing is enabled is fine. ' +
+        'the worktree for `list`, and stop its daemon (in IPC mode: remove its systemd units). ' +
+        'Running it where nothing is enabled is fine. ' +
         'With --global it stops every daemon of yours that only the global setting enabled, and ' +
         'leaves those that a repository enables itself.',
     )
