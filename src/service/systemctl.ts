@@ -23,12 +23,12 @@ export function systemctl(args: string[]): Promise<SystemctlResult> {
 }
 
 /**
- * Whether a systemd user manager answers. `is-system-running` prints "offline" (exit 1) when
- * there is none, which is the case without systemd as PID 1 or without a login session.
+ * Whether a systemd user manager answers, by its SystemState. Not `is-system-running`: that
+ * says "offline" whenever systemd is not PID 1, even to a user manager that runs.
  */
 export async function userManager(): Promise<{ reachable: boolean; why: string }> {
-  const r = await systemctl(['is-system-running']);
-  const state = r.stdout.trim();
+  const r = await systemctl(['show', '--property=SystemState', '--value']);
+  const state = r.ok ? r.stdout.trim() : '';
   if (['running', 'degraded', 'starting', 'initializing'].includes(state)) {
     return { reachable: true, why: `systemd user manager is ${state}` };
   }
