@@ -12,6 +12,7 @@ import {
   stoppedLine,
   stopRegistered,
 } from './control.js';
+import { startActivated } from './ipc-mode.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -34,9 +35,12 @@ export function addDaemonCommands(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const repo = await repoOf(cmd);
         await refuseRemote(repo);
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        const s =
+          (await startActivated(repo)) ??
+          (await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false }));
         out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
-        if (!isOurShim(await gitConfigGet(repo.worktree, null, 'core.fsmonitor'))) {
+        const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+        if (!s.socketActivated && !isOurShim(hook)) {
           note("git does not use git-fsmond in this repository yet: run 'git fsmond enable'");
         }
         return 0;
@@ -126,7 +130,9 @@ export function addDaemonCommands(program: Command): void {
         await refuseRemote(repo);
         const stopped = await stopDaemon(repo, 30_000);
         if (stopped) out(stoppedLine(stopped));
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        const s =
+          (await startActivated(repo)) ??
+          (await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false }));
         out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
         return 0;
       }),

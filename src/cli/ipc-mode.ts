@@ -14,8 +14,15 @@ import {
   unitsOf,
   userManager,
 } from '../service/index.js';
-import { LAUNCHER, note, out } from './common.js';
-import { describeMute, fetchStatus, probeDaemon, stopDaemon, stoppedLine } from './control.js';
+import { CliError, LAUNCHER, note, out } from './common.js';
+import {
+  type DaemonStatus,
+  describeMute,
+  fetchStatus,
+  probeDaemon,
+  stopDaemon,
+  stoppedLine,
+} from './control.js';
 import { gitInfo } from './doctor-config.js';
 
 /** The value of core.fsmonitor that makes git >= 2.55 talk to the socket itself. */
@@ -115,6 +122,17 @@ export async function greetActivated(repo: RepoInfo): Promise<void> {
   const s = await fetchStatus(repo, 60_000);
   if (s) out(`systemd started the daemon (pid ${s.pid}) on the first connection`);
   else note(`the daemon did not answer on the socket yet; see 'git fsmond doctor'`);
+}
+
+/**
+ * `start` and `restart` under IPC mode: a connection makes systemd start the daemon (a
+ * detached one of ours would find the socket taken). Null in hook mode.
+ */
+export async function startActivated(repo: RepoInfo): Promise<DaemonStatus | null> {
+  if (!unitsInstalled(repo.gitDir)) return null;
+  const s = await fetchStatus(repo, 60_000);
+  if (s) return s;
+  throw new CliError(`the socket unit did not start the daemon; see 'git fsmond doctor'`);
 }
 
 /** Removes the units if there are any: lines saying what was done or what failed. */

@@ -131,6 +131,16 @@ describe('IPC mode under a systemd user manager', { skip }, () => {
     assert.equal(builtinSpawns(trace), 0);
   });
 
+  test('restart: systemd starts a new daemon', async () => {
+    const old = (await pid(wt))!;
+    const r = await box.run(['restart'], wt, env);
+    assert.equal(r.code, 0, r.stderr);
+    const now = (await daemonStatus(wt))!;
+    assert.notEqual(now.pid, old);
+    assert.equal(now.socketActivated, true);
+    assert.equal(r.lines.at(-1), `started daemon (pid ${now.pid}) for '${wt}'`);
+  });
+
   test('doctor: the mode line names the socket unit', async () => {
     const r = await box.run(['doctor'], wt, env);
     const line = r.lines.find((l) => l.includes(' mode: '));
