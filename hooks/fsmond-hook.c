@@ -19,6 +19,8 @@
  * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 20 ms, until the
  * daemon, answering any request, removes it. Once bytes flow, 8000 ms bound the whole answer.
  *
+ * A small repository (fsmond/small-repo, see small_repo) gets `/` at once, no daemon asked.
+ *
  * Cold path only (nothing listens on the default socket): `<gitdir>/fsmond/socket` names the
  * socket when the daemon had to put it elsewhere (fsmonitor.socketDir); a fresh
  * `<gitdir>/fsmond/refused` (younger than 60 s) means "answer / at once, start nothing"; a git
@@ -75,6 +77,7 @@
 #define SPAWN_LOCK "fsmond/spawn.lock"
 #define LOG "fsmond/daemon.log"
 #define UNRESPONSIVE "fsmond/unresponsive"
+#define SMALL_REPO "fsmond/small-repo"
 #define REFUSED_FRESH_S 60
 #define NEVER_VALID "builtin:fsmond-unavailable."
 #define ANSWER_MS 8000
@@ -168,6 +171,32 @@ static int enter_gitdir(void) {
   while (n > 8 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
   buf[n] = '\0';
   return chdir(buf + 8);
+}
+
+/* A big-endian 32-bit number. */
+static unsigned long be32(const unsigned char *p) {
+  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* A daemon that started in a small repository left its fsmond.smallRepoEntries in SMALL_REPO:
+ * while the index (its header: "DIRC", version, entry count) has fewer entries, git's own
+ * rescan costs less than the round trip, so the shim answers `/` without asking. `/` is
+ * always correct; anything unexpected (another GIT_INDEX_FILE, no index) means "ask". */
+static int small_repo(void) {
+  char b[24];
+  unsigned char h[12];
+  if (getenv("GIT_INDEX_FILE")) return 0;
+  int f = open(SMALL_REPO, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (f < 0) return 0;
+  ssize_t n = read(f, b, sizeof b - 1);
+  close(f);
+  if (n <= 0) return 0;
+  b[n] = '\0';
+  long limit = strtol(b, NULL, 10);
+  if (limit <= 0 || (f = open("index", O_RDONLY | O_CLOEXEC)) < 0) return 0;
+  n = read(f, h, sizeof h);
+  close(f);
+  return n == (ssize_t)sizeof h && memcmp(h, "DIRC", 4) == 0 && be32(h + 8) < (unsigned long)limit;
 }
 
 /* Non-blocking connect to `name` (short: relative to the cwd). A full backlog gives EAGAIN
@@ -537,7 +566,7 @@ int main(int argc, char **argv) {
   if (!getcwd(root, sizeof root)) root[0] = '\0';
   argv0 = argv[0];
   int start = open(".", START_DIR_FLAGS | O_DIRECTORY | O_CLOEXEC); /* the header: order matters */
-  if ((start < 0 && !*root) || enter_gitdir() < 0) fail();
+  if ((start < 0 && !*root) || enter_gitdir() < 0 || small_repo()) fail();
   struct stat st;
   int muted = lstat(UNRESPONSIVE, &st) == 0, stalled = 0;
   int fd = try_connect();

@@ -11,6 +11,7 @@ import { SocketInUseError, SocketPathError } from '../ipc/index.js';
 import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
+import { publishSmallRepo } from './small-repo.js';
 import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 import { StateDir } from './state-dir.js';
@@ -100,6 +101,7 @@ async function serve(
   }
   clearRefusal(stateDir);
   clearUnresponsive(stateDir);
+  publishSmallRepo(stateDir, repo.gitDir, settings.smallRepoEntries);
   startStatus.listening();
   registerDaemon({
     pid: process.pid,

@@ -156,6 +156,16 @@ export const SETTINGS = {
     max: 30 * 86_400,
     help: 'a daemon with no query for this long exits (the next git command starts it again); `0` never',
   },
+  smallRepoEntries: {
+    key: 'fsmond.smallRepoEntries',
+    type: 'int',
+    // git's full rescan of a small index (an lstat per entry, then an index write) costs less
+    // than a round trip to the daemon and keeps no daemon running (README "Small repositories").
+    default: 1000,
+    min: 0,
+    max: 1_000_000,
+    help: 'below this many index entries the shims answer `/` at once and git rescans, which is cheaper there; read at daemon start; `0` never',
+  },
   backend: {
     key: 'fsmond.backend',
     type: 'enum',
@@ -275,6 +285,7 @@ export function settingsFrom(config: Map<string, string>): Settings {
     maxRetainedPaths: read('maxRetainedPaths'),
     answerCacheBytes: read('answerCacheBytes'),
     idleTimeout: read('idleTimeout'),
+    smallRepoEntries: read('smallRepoEntries'),
     backend: read('backend'),
     allowRemote: read('allowRemote'),
     socketDir: read('socketDir'),
