@@ -75,8 +75,6 @@ function candidates() {
   return list;
 }
 
-// What the Node shim costs a git command (bench/hook.ts, median under light load).
-const NODE_SHIM_MS = 50;
 const launcher = path.join(hooksDir, '..', 'bin', 'git-fsmond');
 // A C string literal: JSON escapes quotes and backslashes the way C reads them.
 const launcherFlag = `-DFSMOND_LAUNCHER=${JSON.stringify(path.resolve(launcher))}`;
@@ -91,7 +89,7 @@ function useNodeShim(why) {
   fs.rmSync(info, { force: true });
   console.log(
     `hooks/build.mjs: ${why}; git will use the Node shim hooks/fsmond-hook.cjs ` +
-      `(~${NODE_SHIM_MS} ms per git command instead of ~1 ms)${removed}`,
+      `(it starts node on every git command, about what \`node -e 0\` costs, instead of ~1 ms)${removed}`,
   );
   process.exit(0);
 }

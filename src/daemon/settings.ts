@@ -159,12 +159,13 @@ export const SETTINGS = {
   smallRepoEntries: {
     key: 'fsmond.smallRepoEntries',
     type: 'int',
-    // git's full rescan of a small index (an lstat per entry, then an index write) costs less
-    // than a round trip to the daemon and keeps no daemon running (README "Small repositories").
-    default: 1000,
+    // Off by default: measured, git's rescan after `/` (an lstat per entry and an index write)
+    // is no faster than the round trip at 200 entries and slower at 1000; what it saves is a
+    // daemon process per small repository (README "Small repositories").
+    default: 0,
     min: 0,
     max: 1_000_000,
-    help: 'below this many index entries the shims answer `/` at once and git rescans, which is cheaper there; read at daemon start; `0` never',
+    help: 'below this many index entries the shims answer `/` without asking, so no daemon needs to run there; read at daemon start; `0` never',
   },
   backend: {
     key: 'fsmond.backend',

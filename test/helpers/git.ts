@@ -117,9 +117,6 @@ export function enableMonitor(wt: string, opts: RepoOptions = {}): void {
   // Two loaded cores can hold a cookie past the 0.6 s default; the answer is then a correct `/`,
   // but tests that check answers are incremental need the real thing.
   git(wt, ['config', 'fsmond.cookieTimeoutMs', '5000']);
-  // Test repositories are small: by default the shims would answer `/` without asking the
-  // daemon (fsmond.smallRepoEntries), and tests of the daemon's answers need them asked.
-  git(wt, ['config', 'fsmond.smallRepoEntries', '0']);
 }
 
 export function gitDirOf(wt: string): string {
