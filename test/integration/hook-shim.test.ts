@@ -13,7 +13,7 @@ import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
   type Launcher,
   type Layout,
-  makeRepo,
+  makeLayoutRepo,
   pkt,
   type Repo,
   requests,
@@ -22,12 +22,11 @@ import {
   SOCK_NAME,
   shimEnv,
   shims,
-  sleep,
-  startDaemon,
+  startFixtureDaemon,
   UNAVAILABLE,
-  waitFor,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const T = { timeout: 120_000 };
 
@@ -64,7 +63,7 @@ for (const shim of shims()) {
       repoOpts: { layout?: Layout; deep?: boolean } = {},
     ): Promise<{ repo: Repo; launcher: Launcher; pid: number; shimEnv: NodeJS.ProcessEnv }> {
       const { repo, launcher } = scratch.repoWithLauncher(cfg, repoOpts);
-      const pid = await startDaemon(repo, launcher);
+      const pid = await startFixtureDaemon(repo, launcher);
       return {
         repo,
         launcher,
@@ -78,7 +77,7 @@ for (const shim of shims()) {
       T,
       async () => {
         const dir = scratch.dir();
-        const repo = makeRepo(dir);
+        const repo = makeLayoutRepo(dir);
         const env = shimEnv(repo, { GIT_FSMOND_LAUNCHER: path.join(dir, 'missing') });
         for (const args of [['1', '1795309862544534335'], ['1', ''], ['3', 'x'], ['02', 'x'], []]) {
           const r = await run(shim, args, { cwd: repo.root, env });
@@ -419,7 +418,7 @@ for (const [kind, shimPath] of [
     const wt = gitHelpers.makeRepo({ shim: shimPath }); // 3 files
     git(wt, ['config', 'fsmond.smallRepoEntries', '5']);
     try {
-      await gitHelpers.startDaemon(wt);
+      await gitHelpers.startRealDaemon(wt);
       const marker = path.join(gitHelpers.gitDirOf(wt), 'fsmond', 'small-repo');
       assert.equal(fs.readFileSync(marker, 'utf8'), '5\n');
       const queries = (await daemonStatus(wt))?.queries;
