@@ -17,6 +17,7 @@ const CHECKS = [
   'inotify limits',
   'filesystem',
   'shim',
+  'mode',
   'daemon',
 ];
 
