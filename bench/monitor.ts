@@ -5,15 +5,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { LAUNCHER } from '../src/cli/common.js';
 import { C_SHIM } from '../src/cli/config.js';
-import { LAYOUT, NEVER_VALID_ID_PREFIX, PACKAGE_ROOT, REQUEST } from '../src/contract/index.js';
+import { LAYOUT, NEVER_VALID_ID_PREFIX, REQUEST } from '../src/contract/index.js';
 import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
 import type { GitBin } from './gits.js';
 import { procMemory, sleep } from './measure.js';
 import { gitEnv } from './synth.js';
 
-export { C_SHIM, NODE_SHIM } from '../src/cli/config.js';
-export const LAUNCHER = path.join(PACKAGE_ROOT, 'bin', 'git-fsmond');
+export { NODE_SHIM } from '../src/cli/config.js';
+export { C_SHIM, LAUNCHER };
 export const SOCK_NAME = LAYOUT.socket;
 
 export interface Answer {

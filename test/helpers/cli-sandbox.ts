@@ -7,21 +7,27 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon, tempDir } from './git.js';
+import { after } from 'node:test';
+import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
+import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
+/** What `enable` and `start` print while a daemon registers its watches (src/cli/progress.ts). */
+const PROGRESS_LINE = /^registering watches: \d+ directories$/;
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
   /** stdout split into lines, without the final empty one. */
   lines: string[];
+  /** stderr without progress lines, which appear only when the machine is slow. */
   errLines: string[];
 }
 
 const splitLines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
 
 export class CliSandbox {
-  readonly root = tempDir('fsmond-cli-');
+  readonly root = scratchDir('fsmond-cli-');
   readonly home = path.join(this.root, 'home');
   readonly env: NodeJS.ProcessEnv = {
     ...GIT_ENV,
@@ -35,6 +41,13 @@ export class CliSandbox {
 
   constructor() {
     fs.mkdirSync(this.home);
+  }
+
+  /** A sandbox for the enclosing describe block, cleaned up after its tests. */
+  static forSuite(): CliSandbox {
+    const box = new CliSandbox();
+    after(() => box.cleanup());
+    return box;
   }
 
   /** A committed repository, by default without any fsmonitor config (so `enable` starts clean). */
@@ -103,7 +116,13 @@ export class CliSandbox {
       });
       child.on('error', reject);
       child.on('close', (code) =>
-        resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
+        resolve({
+          code,
+          stdout,
+          stderr,
+          lines: splitLines(stdout),
+          errLines: splitLines(stderr).filter((l) => !PROGRESS_LINE.test(l)),
+        }),
       );
     });
   }
@@ -125,7 +144,7 @@ export class CliSandbox {
     return Object.assign(child, { output });
   }
 
-  /** Stops every daemon of every worktree made here, then removes the whole sandbox. */
+  /** Stops every daemon of every worktree made here (the dir follows scratch.ts's policy). */
   async cleanup(): Promise<void> {
     for (const c of this.children)
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -133,7 +152,6 @@ export class CliSandbox {
       // A test may have removed the worktree or its .git; there is no daemon to stop then.
       if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
     }
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 
@@ -149,16 +167,16 @@ export function assertOneLineError(r: CliResult, code: number, re: RegExp): void
 export async function waitForOutput(
   child: ChildProcess & { output: { stdout: string; stderr: string } },
   check: (o: { stdout: string; stderr: string }) => boolean,
-  ms = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check(child.output)) {
-    if (child.exitCode !== null)
+  await waitFor('the expected output', () => {
+    if (check(child.output)) return true;
+    if (child.exitCode !== null) {
       throw new Error(`exited ${child.exitCode}: ${child.output.stderr}`);
-    if (Date.now() > deadline)
-      throw new Error(`timed out; output: ${JSON.stringify(child.output)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    }
+    return false;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; output: ${JSON.stringify(child.output)}`);
+  });
 }
 
 /** Resolves with the exit code once the child has exited. */

@@ -1,17 +1,13 @@
 /** `enable` and `disable`, locally and globally, against real repositories and daemons. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 import { C_SHIM, daemonStatus, NODE_SHIM, stopDaemon } from '../helpers/git.js';
 
 const shim = (s: string) => s === C_SHIM || s === NODE_SHIM;
 
 describe('cli enable / disable', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   const local = (wt: string, key: string) => {
     try {
