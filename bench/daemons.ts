@@ -61,19 +61,31 @@ export function recordMemory(
   ctx.results
     .daemonMeasure(id, MEMORY[id], 'bytes', 'small repo, 1 s after start')
     .cells.set(mon.key, { value, base: fixed?.rss });
+  // Also in the details, which a run stopped half-way has printed already.
+  ctx.results.detail(`${mon.name} on ${mon.root}: ${MEMORY[id]} ${fmtMB(value)}`);
   return value;
 }
 
-/** Every daemon's hook and `true`, interleaved in the same calls. */
+/** How often to ask `mon` what `n` stands for (see Monitor.slowQueries). */
+export const queriesFor = (mon: Monitor, n: number) =>
+  mon.slowQueries ? Math.max(10, Math.ceil(n / 10)) : n;
+
+/** Every daemon's hook and `true`, interleaved in the same calls (slow hooks in their own). */
 export async function measureHooks(ctx: Context, monitors: Monitor[]): Promise<void> {
+  const hooked = monitors.filter((m) => m.hook);
+  for (const slow of [false, true]) {
+    const group = hooked.filter((m) => !!m.slowQueries === slow);
+    if (group.length) await timeHooks(ctx, group, queriesFor(group[0]!, ctx.opts.hookRuns));
+  }
+}
+
+async function timeHooks(ctx: Context, monitors: Monitor[], runs: number): Promise<void> {
   const hooked: Array<{ mon: Monitor; args: string[] }> = [];
   for (const mon of monitors) {
-    if (!mon.hook) continue;
     const first = await mon.query('');
     const token = (await mon.query(first.token)).token;
-    hooked.push({ mon, args: hookArgv(mon.hook, token) });
+    hooked.push({ mon, args: hookArgv(mon.hook!, token) });
   }
-  if (!hooked.length) return;
   const r = timeCommands(
     [
       { name: 'true', args: [onPath('true') ?? '/bin/true'] },
@@ -86,14 +98,14 @@ export async function measureHooks(ctx: Context, monitors: Monitor[]): Promise<v
     {
       cwd: hooked[0]!.mon.root,
       env: ctx.env,
-      runs: ctx.opts.hookRuns,
-      warmup: 10,
+      runs,
+      warmup: Math.min(10, runs),
       hyperfine: ctx.opts.hyperfine,
       scratch: ctx.scratch,
       rounds: 3,
     },
   );
-  ctx.results.raw.hook = Object.fromEntries(r.times);
+  ctx.results.raw[`hook.${hooked.map((h) => h.mon.key).join('+')}`] = Object.fromEntries(r.times);
   const t = stats(r.times.get('true')!);
   const median = ctx.results.daemonMeasure(
     'hook',
@@ -111,7 +123,10 @@ export async function measureHooks(ctx: Context, monitors: Monitor[]): Promise<v
     const h = stats(r.times.get(mon.key)!);
     median.cells.set(mon.key, { value: h.median, base: t.median });
     p95.cells.set(mon.key, { value: h.p95, base: t.p95 });
-    ctx.results.detail(`${mon.name}: hook round trip: ${args.join(' ')}; ${r.method}`);
+    ctx.results.detail(
+      `${mon.name}: hook round trip: median ${fmtMs(h.median)} p95 ${fmtMs(h.p95)}, \`true\` ${fmtMs(t.median)}; ` +
+        `${args.join(' ')}; ${r.method}`,
+    );
   }
 }
 
@@ -133,7 +148,7 @@ async function timedQueries(mon: Monitor, token: string, n: number) {
 
 /** Query latency while a child rewrites one file every churnIntervalMs, against quiet. */
 export async function measureChurn(ctx: Context, mon: Monitor, layout: Layout): Promise<void> {
-  const n = ctx.opts.churnQueries;
+  const n = queriesFor(mon, ctx.opts.churnQueries);
   const quiet = await timedQueries(mon, (await mon.query('')).token, n);
   const file = path.join(mon.root, layout.rel(layout.spread(1, layout.files >> 1)[0]!));
   const churner = spawn(

@@ -93,6 +93,11 @@ export interface Monitor {
   readonly ipc?: true;
   /** What git spawns for it with `core.fsmonitor=<hook>`. */
   readonly hook?: Hook;
+  /**
+   * Its queries are runs of an interpreted hook (hundreds of ms each): the hook and churn
+   * measures ask it a tenth as often, so that a run ends.
+   */
+  readonly slowQueries?: true;
   /** Resident memory of its process. */
   memory?(): Memory | null;
   /** The daemon's own time for its last answer, to set beside the client's. */

@@ -54,6 +54,7 @@ export class WatchmanMonitor implements Monitor {
   readonly key = 'watchman';
   readonly root: string;
   readonly hook: Hook;
+  readonly slowQueries = true;
   private readonly dir: string;
   private readonly sock: string;
   /** For the server, its CLI and the hook alike. */
