@@ -4,7 +4,6 @@ import { type DaemonEntry, runningDaemons } from '../contract/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
-  bestShim,
   GLOBAL_CWD,
   gitConfigGet,
   gitConfigScope,
@@ -23,6 +22,7 @@ import {
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { Progress } from './progress.js';
 import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
+import { installShims, type ShimChoice } from './shim-install.js';
 
 const START_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -83,6 +83,16 @@ async function noteStillEnabled(repo: RepoInfo, scope: Scope): Promise<void> {
   );
 }
 
+/** What `enable` proved: the shim it points git at answered a test run on this machine. */
+function reportShim(shim: ShimChoice): void {
+  const kind = shim.kind === 'c' ? 'the C shim' : 'the Node shim';
+  out(`${kind} '${shim.path}' ran here and answered`);
+  if (shim.cProblem) {
+    note(`no C shim (${shim.cProblem}): the Node shim adds ~35 ms to every git command`);
+  }
+  if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
+}
+
 export function addSetupCommands(program: Command): void {
   program
     .command('enable')
@@ -107,19 +117,14 @@ export function addSetupCommands(program: Command): void {
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         if (repo) await refuseRemote(repo);
+        const shim = await installShims();
         const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
         const where = opts.global ? 'global config' : 'local config';
         for (const c of changes) out(describeChange(c, where));
         const recorded = !opts.global && repo ? await bookkeeping(recordWorktree, repo) : false;
         if (recorded) out(`recorded '${repo!.worktree}' in global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !recorded) out(`already enabled in ${where}`);
-        const shim = bestShim();
-        if (shim.kind === 'node') {
-          note(
-            'no C compiler was found at install: the Node shim adds ~35 ms to every git command',
-          );
-        }
-        if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
+        reportShim(shim);
         if (repo) await startWithProgress(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
         return 0;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT, packageVersion } from '../contract/index.js';
 import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 
 export interface HealthOptions {
@@ -37,6 +38,7 @@ export function startHealthChecks(opts: HealthOptions): Health {
     ['.git', dotGit, identityOf(dotGit)],
   ];
   let stopped = false;
+  const packageChanged = watchPackage(PACKAGE_ROOT, packageVersion());
   const check = (): string | null => {
     for (const [what, p, before] of watched) {
       const now = identityOf(p);
@@ -45,7 +47,7 @@ export function startHealthChecks(opts: HealthOptions): Health {
         return `${what} '${p}' was replaced or unmounted`;
       }
     }
-    return null;
+    return packageChanged();
   };
   let timer: NodeJS.Timeout;
   const tick = () => {
@@ -96,4 +98,39 @@ function findIn(dir: string, id: FileIdentity): string | null {
     if (sameFile(identityOf(p), id)) return p;
   }
   return null;
+}
+
+/**
+ * npm runs no script of ours on uninstall or upgrade, so a daemon must notice by itself that
+ * its package is gone or was replaced, or it keeps serving with code that no longer exists on
+ * disk (a module it loads later would be missing, or of another version). Returns a check:
+ * why to exit, or null. It reads package.json only when its stat changes.
+ */
+export function watchPackage(root: string, running: string): () => string | null {
+  const file = path.join(root, 'package.json');
+  const stamp = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  let seen: string | null = null;
+  try {
+    seen = stamp(fs.statSync(file));
+  } catch {
+    // not readable even now: nothing to compare with, so nothing to report later
+    return () => null;
+  }
+  return () => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      return `git-fsmond ${running} was uninstalled: '${file}' is gone`;
+    }
+    if (stamp(st) === seen) return null;
+    let version: unknown;
+    try {
+      version = JSON.parse(fs.readFileSync(file, 'utf8')).version;
+    } catch {
+      return null; // being written: look again at the next check
+    }
+    seen = stamp(st);
+    return version === running ? null : `git-fsmond ${version} was installed over ${running}`;
+  };
 }
