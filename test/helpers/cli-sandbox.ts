@@ -29,6 +29,8 @@ export class CliSandbox {
     XDG_CONFIG_HOME: path.join(this.home, '.config'),
     // list and stop --all see only this sandbox's daemons.
     GIT_FSMOND_RUNTIME_DIR: path.join(this.root, 'run'),
+    // enable puts the shims here, not into the developer's ~/.local/share.
+    GIT_FSMOND_SHIM_HOME: path.join(this.root, 'shim-home'),
   };
   private readonly worktrees: string[] = [];
   private readonly children: ChildProcess[] = [];
@@ -61,6 +63,21 @@ export class CliSandbox {
   }
 
   /** The global config as `key=value` lines (git config --global --list). */
+  /** The line `enable` prints after running the shim it configured. */
+  shimLine(fsmonitor: string): string {
+    const kind = fsmonitor.endsWith('.cjs') ? 'Node' : 'C';
+    return `the ${kind} shim '${fsmonitor}' ran here and answered`;
+  }
+
+  /** The shims enable may point git at, in this sandbox's shim home. */
+  isHomeShim(value: string): boolean {
+    const home = this.env.GIT_FSMOND_SHIM_HOME!;
+    return (
+      value === path.join(home, 'hooks/bin/fsmond-hook') ||
+      value === path.join(home, 'hooks/fsmond-hook.cjs')
+    );
+  }
+
   globalConfig(): string[] {
     try {
       return splitLines(this.git(this.root, ['config', '--global', '--list']));
@@ -71,6 +88,11 @@ export class CliSandbox {
 
   run(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return this.collect(LAUNCHER, args, cwd, extraEnv);
+  }
+
+  /** Another installation's CLI: a copy of the package, or an npm prefix's `bin/git-fsmond`. */
+  runFrom(launcher: string, args: string[], cwd: string): Promise<CliResult> {
+    return this.collect(launcher, args, cwd, {});
   }
 
   /** The CLI as another user (uid and gid `uid`, no supplementary groups), via setpriv. */
