@@ -10,10 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CliSandbox } from '../helpers/cli-sandbox.js';
-import { daemonStatus, ROOT, waitFor } from '../helpers/git.js';
-import { alive, gitGuarded, logOf } from '../helpers/lifecycle-util.js';
-
-const STATUS = ['status', '--porcelain=v1', '-uall'];
+import { daemonStatus, ROOT } from '../helpers/git.js';
+import { GitRounds } from '../helpers/git-rounds.js';
+import { alive, logOf } from '../helpers/lifecycle-util.js';
 
 /** The parts of the package an install has, plus its dependencies through a link. */
 function copyPackage(to: string): string {
@@ -55,31 +54,15 @@ describe('upgrade and uninstall of a package copy', () => {
   let pkg: string;
   let launcher: string;
   let wt: string;
-  let n = 0;
+  let git: GitRounds;
   before(() => {
     box = new CliSandbox();
     pkg = path.join(box.root, 'pkg');
     launcher = copyPackage(pkg);
     wt = box.repo('repo');
+    git = new GitRounds(wt, box.env);
   });
   after(() => box.cleanup());
-
-  /** One git status through the monitor, checked against the oracle, after a file change. */
-  const gitRound = async () => {
-    fs.writeFileSync(path.join(wt, `f${n++ % 7}.txt`), `${n}\n`);
-    const got = await gitGuarded(wt, STATUS, { env: box.env, timeoutMs: 20_000 });
-    const oracle = await gitGuarded(
-      wt,
-      ['--no-optional-locks', '-c', 'core.fsmonitor=false', ...STATUS],
-      {
-        env: box.env,
-      },
-    );
-    assert.equal(got.hung, false, 'git hung');
-    assert.equal(got.stderr, '', 'git printed on stderr');
-    assert.equal(got.status, 0);
-    assert.equal(got.stdout, oracle.stdout);
-  };
 
   test('a foreign shim in the package is never what git runs: enable builds one that runs', async () => {
     plantForeignShim(pkg);
@@ -90,7 +73,7 @@ describe('upgrade and uninstall of a package copy', () => {
     assert.ok(r.lines.includes(box.shimLine(fsmonitor)), r.stdout);
     const home = box.env.GIT_FSMOND_SHIM_HOME!;
     assert.equal(fs.realpathSync(path.join(home, 'bin', 'git-fsmond')), fs.realpathSync(launcher));
-    await gitRound();
+    await git.round();
     const doctor = await box.runFrom(launcher, ['doctor'], wt);
     assert.match(doctor.stdout, /^ok {3}shim: the (C|Node) shim ran here/m);
   });
@@ -102,39 +85,24 @@ describe('upgrade and uninstall of a package copy', () => {
       old.version,
       JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')).version,
     );
-    await gitRound(); // a query: the daemon polls twice a second from now on
+    await git.round(); // a query: the daemon polls twice a second from now on
     setVersion(pkg, '99.0.0-upgrade-test');
-    const t0 = Date.now();
-    while (alive(old.pid)) {
-      await gitRound();
-      assert.ok(Date.now() - t0 < 15_000, 'the old daemon is still running after 15 s');
-    }
+    await git.until('the old daemon gone', () => !alive(old.pid));
     assert.match(logOf(wt), /git-fsmond 99\.0\.0-upgrade-test was installed over /);
-    await waitFor(
-      'the new version to serve',
-      async () => {
-        await gitRound();
-        return (await daemonStatus(wt))?.version === '99.0.0-upgrade-test';
-      },
-      20_000,
+    await git.until(
+      'the new version serving',
+      async () => (await daemonStatus(wt))?.version === '99.0.0-upgrade-test',
     );
-    for (let i = 0; i < 5; i++) await gitRound();
+    for (let i = 0; i < 5; i++) await git.round();
   });
 
   test('the package deleted: git keeps working silently and no daemon is left', async () => {
     const running = await daemonStatus(wt);
     assert.ok(running, 'a daemon runs before the uninstall');
-    await gitRound();
+    await git.round();
     fs.rmSync(pkg, { recursive: true, force: true });
-    const t0 = Date.now();
-    while (alive(running.pid)) {
-      await gitRound();
-      assert.ok(
-        Date.now() - t0 < 15_000,
-        'the daemon of the deleted package still runs after 15 s',
-      );
-    }
-    for (let i = 0; i < 5; i++) await gitRound();
+    await git.until('the daemon of the deleted package gone', () => !alive(running.pid));
+    for (let i = 0; i < 5; i++) await git.round();
     assert.equal(await daemonStatus(wt), null, 'no daemon started without a package');
     assert.match(logOf(wt), /was uninstalled: '.*package\.json' is gone/);
   });
