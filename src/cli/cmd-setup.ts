@@ -1,6 +1,6 @@
 /** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
 import type { Command } from 'commander';
-import { type DaemonEntry, runningDaemons } from '../contract/index.js';
+import { type DaemonEntry, runningDaemons, shimHome } from '../contract/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { Progress } from './progress.js';
-import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
+import { forgetWorktree, recordedWorktrees, recordWorktree, WORKTREE_KEY } from './registry.js';
 import { installShims, type ShimChoice } from './shim-install.js';
 
 const START_TIMEOUT_MS = 300_000;
@@ -141,9 +141,17 @@ export function addSetupCommands(program: Command): void {
         'leaves those that a repository enables itself.',
     )
     .option('--global', 'undo it in your global git config')
-    .addHelpText('after', examples('git fsmond disable', 'git fsmond disable --global'))
+    .option(
+      '--all',
+      'undo it in your global config and in every repository enable recorded, and stop every daemon of yours (before uninstalling)',
+    )
+    .addHelpText(
+      'after',
+      examples('git fsmond disable', 'git fsmond disable --global', 'git fsmond disable --all'),
+    )
     .action(
-      action(async (opts: { global?: boolean }, cmd: Command) => {
+      action(async (opts: { global?: boolean; all?: boolean }, cmd: Command) => {
+        if (opts.all) return disableEverywhere();
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         const changes = await disableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
@@ -162,6 +170,29 @@ export function addSetupCommands(program: Command): void {
         return 0;
       }),
     );
+}
+
+/**
+ * Before `npm uninstall -g`: the global config, every recorded worktree, every daemon. The
+ * shim home stays, so that a repository enabled some other way keeps a hook git can run (it
+ * answers `/` once the package is gone).
+ */
+async function disableEverywhere(): Promise<number> {
+  for (const c of await disableConfig(GLOBAL_CWD, '--global'))
+    out(describeChange(c, 'global config'));
+  for (const wt of await recordedWorktrees()) {
+    const repo = await worktreeIfAny(wt).catch(() => null);
+    if (repo?.worktree === wt) {
+      const where = `the local config of '${wt}'`;
+      for (const c of await disableConfig(wt, '--local')) out(describeChange(c, where));
+    } else {
+      note(`'${wt}' is no longer a worktree: only forgotten`);
+    }
+    await forgetWorktree(wt);
+  }
+  const failed = await stopRegistered(runningDaemons(), STOP_TIMEOUT_MS);
+  out(`kept the shims in '${shimHome()}' for repositories enabled by hand: remove it when none is`);
+  return failed ? 1 : 0;
 }
 
 /** After a global disable: the daemons git would no longer use (no core.fsmonitor of ours). */

@@ -1,5 +1,6 @@
 /** `enable` and `disable`, locally and globally, against real repositories and daemons. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 import { daemonStatus, stopDaemon } from '../helpers/git.js';
@@ -200,5 +201,44 @@ describe('cli enable / disable', () => {
       assert.equal((await box.run(['disable', '--global'], wt)).code, 0);
       assert.ok(!box.globalConfig().some((l) => l.startsWith('core.')));
     });
+  });
+});
+
+describe('cli disable --all (before uninstalling)', () => {
+  let box: CliSandbox;
+  before(() => {
+    box = new CliSandbox();
+  });
+  after(() => box.cleanup());
+
+  test('undoes the global and every recorded local enable, stops every daemon, keeps the shims', async () => {
+    const a = box.repo('a');
+    const b = box.repo('b');
+    for (const wt of [a, b]) assert.equal((await box.run(['enable'], wt)).code, 0);
+    assert.equal((await box.run(['enable', '--global'], a)).code, 0);
+    const pids = [(await daemonStatus(a))!.pid, (await daemonStatus(b))!.pid];
+    const fsmonitor = box.git(a, ['config', '--local', 'core.fsmonitor']).trim();
+
+    const r = await box.run(['disable', '--all'], box.root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.ok(r.lines.includes('unset core.fsmonitor in global config'), r.stdout);
+    for (const wt of [a, b]) {
+      assert.ok(r.lines.includes(`unset core.fsmonitor in the local config of '${wt}'`), r.stdout);
+      assert.equal(box.git(wt, ['config', '--list']).includes('fsmonitor'), false, wt);
+    }
+    for (const pid of pids)
+      assert.ok(
+        r.lines.some((l) => l.includes(`(pid ${pid})`)),
+        r.stdout,
+      );
+    assert.equal(await daemonStatus(a), null);
+    assert.equal(await daemonStatus(b), null);
+    assert.deepEqual(
+      box.globalConfig().filter((l) => l.startsWith('fsmond.') || l.startsWith('core.')),
+      [],
+    );
+    assert.match(r.lines.at(-1)!, /^kept the shims in '.*shim-home'/);
+    assert.ok(fs.existsSync(fsmonitor), 'a repository enabled by hand still finds its hook');
   });
 });
