@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parseBool } from '../daemon/index.js';
 import { bestShim, homeShims, monitorKind, needsShell, shimBuild } from './config.js';
 import { settingProblems, settingWarnings } from './keys.js';
-import { runShimOnce } from './shim-install.js';
+import { runShimOnce, shimHomeStale } from './shim-install.js';
 
 const run = promisify(execFile);
 
@@ -216,6 +216,16 @@ export async function checkShim(
       'fail',
       `git runs '${file}', which does not work here: ${problem}; git then fails or rescans on every command`,
       "run 'git fsmond enable' (it builds a shim for this machine, or falls back to the Node one)",
+    );
+  }
+  const home = homeShims();
+  const stale = value === home.c || value === home.node ? shimHomeStale() : null;
+  if (stale) {
+    return check(
+      name,
+      'warn',
+      `the ${kind === 'c' ? 'C' : 'Node'} shim ran here, but ${stale}`,
+      "run 'git fsmond enable' to install this version's shim",
     );
   }
   if (kind === 'c') {

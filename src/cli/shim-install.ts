@@ -170,6 +170,18 @@ async function ensureCShim(record: Partial<Record>, sourceSha256: string): Promi
   }
 }
 
+/** Why the shim home is not what this package would install (an upgrade since), or null. */
+export function shimHomeStale(): string | null {
+  const record = readRecord();
+  if (record.version === undefined) return 'no shim was installed there';
+  if (record.packageRoot !== PACKAGE_ROOT)
+    return `it was set up by the package in '${record.packageRoot}'`;
+  if (record.sourceSha256 && record.sourceSha256 !== sha256(SOURCE)) {
+    return `its C shim was built from the source of version ${record.version}`;
+  }
+  return null;
+}
+
 /**
  * Makes the shim home current for this package (launcher link, Node shim, C shim built from
  * this package's source) and returns the shim git should run: the C one when it runs here,

@@ -107,27 +107,7 @@ export class CliSandbox {
     cwd: string,
     extraEnv: NodeJS.ProcessEnv,
   ): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, {
-        cwd,
-        env: { ...this.env, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 120_000,
-        killSignal: 'SIGKILL',
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) =>
-        resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
-      );
-    });
+    return runCollected(cmd, args, cwd, { ...this.env, ...extraEnv });
   }
 
   /** A long-running command (`run`, `log -f`), killed at cleanup if still alive. */
@@ -157,6 +137,37 @@ export class CliSandbox {
     }
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Runs `cmd` to its end with its output collected (killed after `timeoutMs`). */
+export function runCollected(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
+    );
+  });
 }
 
 /** A refusal: exactly one line on stderr, `git-fsmond: ...`, matching `re`, and `code`. */

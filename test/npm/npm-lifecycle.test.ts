@@ -7,11 +7,11 @@
  * `.ci/run` runs too.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CliSandbox } from '../helpers/cli-sandbox.js';
+import { CliSandbox, runCollected } from '../helpers/cli-sandbox.js';
 import { daemonStatus, ROOT } from '../helpers/git.js';
 import { GitRounds } from '../helpers/git-rounds.js';
 import { alive } from '../helpers/lifecycle-util.js';
@@ -27,27 +27,7 @@ const npmEnv: NodeJS.ProcessEnv = {
   npm_config_prefer_offline: 'true',
 };
 
-interface NpmRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function npm(args: string[], cwd: string): Promise<NpmRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', args, { cwd, env: npmEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const npm = (args: string[], cwd: string) => runCollected('npm', args, cwd, npmEnv, 300_000);
 
 /** `npm pack` without scripts: prepack would rebuild the checkout under the running tests. */
 async function pack(dir: string, dest: string): Promise<string> {
