@@ -112,23 +112,21 @@ function copyNodeShim(): void {
   replaceFile(target, (tmp) => fs.writeFileSync(tmp, want, { mode: 0o755 }));
 }
 
-/** The package's own build, when `npm run build` made it from the source it has now. */
-function packageBuildIsCurrent(): boolean {
+/** The package's build copied into `dir`, when it was made from the source the package has. */
+function copyPackageBuild(dir: string): boolean {
   try {
-    return fs.statSync(C_SHIM).mtimeMs >= fs.statSync(SOURCE).mtimeMs;
+    if (fs.statSync(C_SHIM).mtimeMs < fs.statSync(SOURCE).mtimeMs) return false;
+    fs.copyFileSync(C_SHIM, path.join(dir, 'fsmond-hook'));
+    const info = path.join(path.dirname(C_SHIM), 'build.json');
+    if (fs.existsSync(info)) fs.copyFileSync(info, path.join(dir, 'build.json'));
+    return true;
   } catch {
     return false;
   }
 }
 
-/** A fresh C shim in `dir` (copied from the package or compiled), or why there is none. */
-async function makeCShim(dir: string): Promise<string | null> {
-  if (packageBuildIsCurrent()) {
-    fs.copyFileSync(C_SHIM, path.join(dir, 'fsmond-hook'));
-    const info = path.join(path.dirname(C_SHIM), 'build.json');
-    if (fs.existsSync(info)) fs.copyFileSync(info, path.join(dir, 'build.json'));
-    if ((await runShimOnce(path.join(dir, 'fsmond-hook'))) === null) return null;
-  }
+/** Compiles the C shim into `dir` with hooks/build.mjs; null when it did, else why not. */
+async function compileInto(dir: string): Promise<string | null> {
   try {
     const { stdout } = await run(process.execPath, [BUILD_SCRIPT, '--out', dir], {
       timeout: 120_000,
@@ -147,19 +145,25 @@ async function makeCShim(dir: string): Promise<string | null> {
   }
 }
 
-/** Builds (or keeps) the C shim of the shim home; null when it runs here, else why not. */
+/**
+ * Keeps the shim home's C shim when it is of this source and runs, else puts one there that
+ * runs: the package's build if it runs here (a checkout's), else one compiled here.
+ */
 async function ensureCShim(record: Partial<Record>, sourceSha256: string): Promise<string | null> {
   const target = shimHomeFile('cShim');
   if (record.sourceSha256 === sourceSha256 && (await runShimOnce(target)) === null) return null;
   const dir = path.join(shimHome(), 'hooks', `.build-${process.pid}`);
+  const built = path.join(dir, 'fsmond-hook');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   try {
-    const problem = await makeCShim(dir);
-    if (problem) return problem;
-    const built = path.join(dir, 'fsmond-hook');
-    const ran = await runShimOnce(built);
-    if (ran) return `the C shim built here does not run: ${ran}`;
+    if (!copyPackageBuild(dir) || (await runShimOnce(built)) !== null) {
+      fs.rmSync(built, { force: true });
+      const problem = await compileInto(dir);
+      if (problem) return problem;
+      const ran = await runShimOnce(built);
+      if (ran) return `the C shim built here does not run: ${ran}`;
+    }
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const info = path.join(dir, 'build.json');
     if (fs.existsSync(info)) fs.renameSync(info, path.join(path.dirname(target), 'build.json'));
