@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT, packageVersion } from '../contract/index.js';
 import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
@@ -186,13 +185,13 @@ export function watchPackage(root: string, running: string, now = Date.now): Pac
 function complete(root: string, deps: Record<string, string>): boolean {
   const need = ['bin/git-fsmond', 'dist/src/cli/main.js', 'dist/src/daemon/index.js'];
   if (!need.every((f) => fs.existsSync(path.join(root, f)))) return false;
-  const req = createRequire(path.join(root, 'package.json'));
-  return Object.keys(deps).every((dep) => {
-    try {
-      req.resolve(`${dep}/package.json`);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  // Where Node looks for a bare import (exports maps may hide a dependency's package.json).
+  const dirs: string[] = [];
+  for (let d = root; ; d = path.dirname(d)) {
+    dirs.push(path.join(d, 'node_modules'));
+    if (path.dirname(d) === d) break;
+  }
+  return Object.keys(deps).every((dep) =>
+    dirs.some((d) => fs.existsSync(path.join(d, dep, 'package.json'))),
+  );
 }

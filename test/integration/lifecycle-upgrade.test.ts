@@ -101,7 +101,7 @@ describe('upgrade and uninstall of a package copy', () => {
     assert.ok(running, 'a daemon runs before the uninstall');
     await git.round();
     fs.rmSync(pkg, { recursive: true, force: true });
-    await git.until('the daemon of the deleted package gone', () => !alive(running.pid));
+    await git.until('the daemon of the deleted package gone', () => !alive(running.pid), 40_000);
     for (let i = 0; i < 5; i++) await git.round();
     assert.equal(await daemonStatus(wt), null, 'no daemon started without a package');
     assert.match(logOf(wt), /was uninstalled: '.*package\.json' is gone/);

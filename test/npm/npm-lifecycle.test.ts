@@ -143,7 +143,7 @@ describe('through real npm: pack, install -g, enable, upgrade, uninstall', () =>
     const r = await uninstall;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.existsSync(path.join(prefix, 'lib', 'node_modules', 'git-fsmond')), false);
-    await git.until('the daemon gone', () => !alive(running.pid));
+    await git.until('the daemon gone', () => !alive(running.pid), 40_000);
     for (let i = 0; i < 5; i++) await git.round();
     assert.equal(await daemonStatus(wt), null, 'no daemon is left');
   });

@@ -20,7 +20,8 @@ describe('watchPackage', () => {
       write(f, '');
     }
     write('package.json', JSON.stringify({ version, dependencies: { dep: '1' } }));
-    write('node_modules/dep/package.json', '{}');
+    // An exports map hides package.json from require.resolve, as commander's and koffi's do.
+    write('node_modules/dep/package.json', '{"exports": {".": "./index.js"}}');
   };
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-pkg-'));
