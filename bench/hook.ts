@@ -20,16 +20,16 @@ import { shimBuild } from '../src/cli/config.js';
 import { REQUEST } from '../src/contract/index.js';
 import {
   C_SHIM,
-  makeRepo,
+  makeLayoutRepo,
   NODE_SHIM,
   pkt,
   SOCK_NAME,
   socketLive,
-  tmpDir,
   UNAVAILABLE,
-  waitFor,
   writeLauncher,
 } from '../test/helpers/hook-harness.js';
+import { scratchDir } from '../test/helpers/scratch.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { onPath, stats, timeCommands } from './measure.js';
 
 interface Options {
@@ -99,8 +99,8 @@ function sendQuit(gitdir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const base = tmpDir('bench-hook');
-  const repo = makeRepo(base, { git: true });
+  const base = scratchDir('fsmond-bench-hook-');
+  const repo = makeLayoutRepo(base, { git: true });
   const launcher = opts.launcher ?? writeLauncher(base, { paths: [], idleExitMs: 600_000 }).path;
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_FSMOND_LAUNCHER: launcher };
   delete env.GIT_DIR;

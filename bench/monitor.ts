@@ -4,16 +4,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { LAUNCHER } from '../src/cli/common.js';
+import { C_SHIM } from '../src/cli/config.js';
 import { REQUEST } from '../src/contract/index.js';
 import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
 import { procMemory, sleep } from './measure.js';
 import { gitEnv } from './synth.js';
 
-/** The package root (this file runs from dist/bench/). */
-export const PKG_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const LAUNCHER = path.join(PKG_ROOT, 'bin', 'git-fsmond');
-export const C_SHIM = path.join(PKG_ROOT, 'hooks', 'bin', 'fsmond-hook');
+export { C_SHIM, LAUNCHER };
 export const SOCK_NAME = 'fsmonitor--daemon.ipc';
 
 export interface Answer {

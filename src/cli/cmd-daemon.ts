@@ -12,6 +12,7 @@ import {
   stoppedLine,
   stopRegistered,
 } from './control.js';
+import { startActivated } from './ipc-mode.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -34,9 +35,12 @@ export function addDaemonCommands(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const repo = await repoOf(cmd);
         await refuseRemote(repo);
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        const s =
+          (await startActivated(repo)) ??
+          (await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false }));
         out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
-        if (!isOurShim(await gitConfigGet(repo.worktree, null, 'core.fsmonitor'))) {
+        const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+        if (!s.socketActivated && !isOurShim(hook)) {
           note("git does not use git-fsmond in this repository yet: run 'git fsmond enable'");
         }
         return 0;
@@ -91,7 +95,8 @@ export function addDaemonCommands(program: Command): void {
         'answer (stopped, hung) is sent SIGTERM, then SIGKILL, once its pid is verified to be ' +
         "this worktree's daemon. No daemon running is success (a note on stderr); fails when " +
         'it is still alive after --timeout seconds. --all stops every daemon of yours, wherever ' +
-        'it runs (those a global enable started too).',
+        'it runs (those a global enable started too). In IPC mode systemd stops it, and its ' +
+        'socket keeps listening: the next git command starts it again.',
     )
     .option('--timeout <seconds>', 'give up after this long', seconds, 30)
     .option('--all', 'stop every running daemon of yours, not only this worktree’s')
@@ -125,7 +130,9 @@ export function addDaemonCommands(program: Command): void {
         await refuseRemote(repo);
         const stopped = await stopDaemon(repo, 30_000);
         if (stopped) out(stoppedLine(stopped));
-        const s = await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false });
+        const s =
+          (await startActivated(repo)) ??
+          (await startDaemon(repo, { timeoutMs: 60_000, waitWatching: false }));
         out(`started daemon (pid ${s.pid}) for '${repo.worktree}'`);
         return 0;
       }),

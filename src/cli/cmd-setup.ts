@@ -20,6 +20,7 @@ import {
   stopRegistered,
 } from './control.js';
 import { describeChange, disableConfig, enableConfig } from './enable.js';
+import { enableMode, greetActivated, takeDownIpc } from './ipc-mode.js';
 import { Progress } from './progress.js';
 import { forgetWorktree, recordedWorktrees, recordWorktree, WORKTREE_KEY } from './registry.js';
 import { installShims, type ShimChoice } from './shim-install.js';
@@ -101,29 +102,43 @@ export function addSetupCommands(program: Command): void {
       'Set core.fsmonitor to the hook shim, core.fsmonitorHookVersion=2 and ' +
         'core.untrackedCache=true in this repository (with --global: in your global config), print ' +
         'what changed, record the worktree for `list`, and start its daemon. Values you had are ' +
-        'saved and put back by `disable`. Running it again changes nothing.',
+        'saved and put back by `disable`. Running it again changes nothing. With git >= 2.55 and ' +
+        'a systemd user manager it sets IPC mode instead: core.fsmonitor=true, behind a systemd ' +
+        'socket unit that starts the daemon, so git never starts its builtin one; elsewhere it ' +
+        'stays in hook mode and says why (docs/ipc-mode.md).',
     )
     .option('--global', 'set the options in your global git config (works outside a repository)')
+    .option('--hook', 'use the hook shim even where IPC mode works (docs/ipc-mode.md)')
     .addHelpText(
       'after',
       examples(
         'git fsmond enable',
+        'git fsmond enable --hook',
         'git -C ~/src/big-repo fsmond enable',
         'git fsmond enable --global',
       ),
     )
     .action(
-      action(async (opts: { global?: boolean }, cmd: Command) => {
+      action(async (opts: { global?: boolean; hook?: boolean }, cmd: Command) => {
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         if (repo) await refuseRemote(repo);
         const shim = await installShims();
-        const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
+        const mode = await enableMode(
+          repo,
+          { forceHook: opts.hook, global: opts.global },
+          shim.path,
+        );
+        const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope, mode.monitor);
         const where = opts.global ? 'global config' : 'local config';
         for (const c of changes) out(describeChange(c, where));
         const recorded = !opts.global && repo ? await bookkeeping(recordWorktree, repo) : false;
         if (recorded) out(`recorded '${repo!.worktree}' in global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !recorded) out(`already enabled in ${where}`);
+        if (mode.mode === 'ipc') {
+          if (repo) await greetActivated(repo);
+          return 0;
+        }
         reportShim(shim);
         if (repo) await startWithProgress(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
@@ -136,7 +151,8 @@ export function addSetupCommands(program: Command): void {
     .summary('undo what enable set, then stop the daemon')
     .description(
       'Undo only what `enable` set (a value you changed since is left alone, and says so), forget ' +
-        'the worktree for `list`, and stop its daemon. Running it where nothing is enabled is fine. ' +
+        'the worktree for `list`, and stop its daemon (in IPC mode: remove its systemd units). ' +
+        'Running it where nothing is enabled is fine. ' +
         'With --global it stops every daemon of yours that only the global setting enabled, and ' +
         'leaves those that a repository enables itself.',
     )
@@ -157,6 +173,8 @@ export function addSetupCommands(program: Command): void {
         const changes = await disableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
         const where = opts.global ? 'global config' : 'local config';
         for (const c of changes) out(describeChange(c, where));
+        // After the config: git must not be left with core.fsmonitor=true and no socket.
+        if (repo && !opts.global) for (const line of await takeDownIpc(repo)) out(line);
         const forgot = !opts.global && repo ? await bookkeeping(forgetWorktree, repo) : false;
         if (forgot) out(`removed '${repo!.worktree}' from global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !forgot) out(`not enabled in ${where}: nothing to undo`);
@@ -185,6 +203,7 @@ async function disableEverywhere(): Promise<number> {
     if (repo?.worktree === wt) {
       const where = `the local config of '${wt}'`;
       for (const c of await disableConfig(wt, '--local')) out(describeChange(c, where));
+      for (const line of await takeDownIpc(repo)) out(line);
     } else {
       note(`'${wt}' is no longer a worktree: only forgotten`);
     }

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon, tempDir } from './git.js';
+import { after } from 'node:test';
+import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
+import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
 export interface CliResult {
   code: number | null;
@@ -21,7 +24,7 @@ export interface CliResult {
 const splitLines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
 
 export class CliSandbox {
-  readonly root = tempDir('fsmond-cli-');
+  readonly root = scratchDir('fsmond-cli-');
   readonly home = path.join(this.root, 'home');
   readonly env: NodeJS.ProcessEnv = {
     ...GIT_ENV,
@@ -37,6 +40,13 @@ export class CliSandbox {
 
   constructor() {
     fs.mkdirSync(this.home);
+  }
+
+  /** A sandbox for the enclosing describe block, cleaned up after its tests. */
+  static forSuite(): CliSandbox {
+    const box = new CliSandbox();
+    after(() => box.cleanup());
+    return box;
   }
 
   /** A committed repository, by default without any fsmonitor config (so `enable` starts clean). */
@@ -127,7 +137,7 @@ export class CliSandbox {
     return Object.assign(child, { output });
   }
 
-  /** Stops every daemon of every worktree made here, then removes the whole sandbox. */
+  /** Stops every daemon of every worktree made here (the dir follows scratch.ts's policy). */
   async cleanup(): Promise<void> {
     for (const c of this.children)
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -135,7 +145,6 @@ export class CliSandbox {
       // A test may have removed the worktree or its .git; there is no daemon to stop then.
       if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
     }
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 
@@ -182,16 +191,16 @@ export function assertOneLineError(r: CliResult, code: number, re: RegExp): void
 export async function waitForOutput(
   child: ChildProcess & { output: { stdout: string; stderr: string } },
   check: (o: { stdout: string; stderr: string }) => boolean,
-  ms = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check(child.output)) {
-    if (child.exitCode !== null)
+  await waitFor('the expected output', () => {
+    if (check(child.output)) return true;
+    if (child.exitCode !== null) {
       throw new Error(`exited ${child.exitCode}: ${child.output.stderr}`);
-    if (Date.now() > deadline)
-      throw new Error(`timed out; output: ${JSON.stringify(child.output)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    }
+    return false;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; output: ${JSON.stringify(child.output)}`);
+  });
 }
 
 /** Resolves with the exit code once the child has exited. */

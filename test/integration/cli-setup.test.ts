@@ -1,16 +1,12 @@
 /** `enable` and `disable`, locally and globally, against real repositories and daemons. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 import { daemonStatus, stopDaemon } from '../helpers/git.js';
 
 describe('cli enable / disable', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   const local = (wt: string, key: string) => {
     try {
@@ -205,11 +201,7 @@ describe('cli enable / disable', () => {
 });
 
 describe('cli disable --all (before uninstalling)', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   test('undoes the global and every recorded local enable, stops every daemon, keeps the shims', async () => {
     const a = box.repo('a');

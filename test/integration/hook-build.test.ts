@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
-import { PKG_ROOT } from '../helpers/hook-harness.js';
+import { test } from 'node:test';
+import { PACKAGE_ROOT } from '../helpers/hook-harness.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const BUILD = path.join(PKG_ROOT, 'hooks', 'build.mjs');
-const base = fs.mkdtempSync('/tmp/fsmond-hook-build-');
-after(() => fs.rmSync(base, { recursive: true, force: true }));
+const BUILD = path.join(PACKAGE_ROOT, 'hooks', 'build.mjs');
+const base = scratchDir('fsmond-hook-build-');
 const realCc =
   spawnSync('sh', ['-c', 'command -v cc || command -v gcc || command -v clang'], {
     encoding: 'utf8',

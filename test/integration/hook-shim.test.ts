@@ -12,7 +12,7 @@ import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
   type Launcher,
   type Layout,
-  makeRepo,
+  makeLayoutRepo,
   pkt,
   type Repo,
   requests,
@@ -21,12 +21,11 @@ import {
   SOCK_NAME,
   shimEnv,
   shims,
-  sleep,
-  startDaemon,
+  startFixtureDaemon,
   UNAVAILABLE,
-  waitFor,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const T = { timeout: 120_000 };
 
@@ -54,7 +53,7 @@ for (const shim of shims()) {
       repoOpts: { layout?: Layout; deep?: boolean } = {},
     ): Promise<{ repo: Repo; launcher: Launcher; pid: number; shimEnv: NodeJS.ProcessEnv }> {
       const { repo, launcher } = scratch.repoWithLauncher(cfg, repoOpts);
-      const pid = await startDaemon(repo, launcher);
+      const pid = await startFixtureDaemon(repo, launcher);
       return {
         repo,
         launcher,
@@ -68,7 +67,7 @@ for (const shim of shims()) {
       T,
       async () => {
         const dir = scratch.dir();
-        const repo = makeRepo(dir);
+        const repo = makeLayoutRepo(dir);
         const env = shimEnv(repo, { GIT_FSMOND_LAUNCHER: path.join(dir, 'missing') });
         for (const args of [['1', '1795309862544534335'], ['1', ''], ['3', 'x'], ['02', 'x'], []]) {
           const r = await run(shim, args, { cwd: repo.root, env });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CliSandbox } from '../helpers/cli-sandbox.js';
-import { daemonStatus, ROOT } from '../helpers/git.js';
+import { daemonStatus, PACKAGE_ROOT as ROOT } from '../helpers/git.js';
 import { GitRounds } from '../helpers/git-rounds.js';
 import { alive, logOf } from '../helpers/lifecycle-util.js';
 

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CliSandbox, runCollected } from '../helpers/cli-sandbox.js';
-import { daemonStatus, ROOT } from '../helpers/git.js';
+import { daemonStatus, PACKAGE_ROOT as ROOT } from '../helpers/git.js';
 import { GitRounds } from '../helpers/git-rounds.js';
 import { alive } from '../helpers/lifecycle-util.js';
 
