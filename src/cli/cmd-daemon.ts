@@ -12,6 +12,7 @@ import {
   stoppedLine,
   stopRegistered,
 } from './control.js';
+import { daemonMain } from './daemon-main.js';
 import { startActivated } from './ipc-mode.js';
 
 function seconds(value: string): number {
@@ -77,15 +78,7 @@ export function addDaemonCommands(program: Command): void {
   program
     .command('daemon <worktree>', { hidden: true })
     .description('the detached daemon, as started by the hook shim and `start`')
-    .action(async (worktree: string) => {
-      let code = 1;
-      try {
-        code = await runDaemon({ dir: worktree, logToStderr: false });
-      } catch {
-        code = 1;
-      }
-      process.exit(code);
-    });
+    .action(daemonMain);
 
   program
     .command('stop')

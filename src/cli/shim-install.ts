@@ -151,7 +151,9 @@ async function compileInto(dir: string): Promise<string | null> {
  */
 async function ensureCShim(record: Partial<Record>, sourceSha256: string): Promise<string | null> {
   const target = shimHomeFile('cShim');
-  if (record.sourceSha256 === sourceSha256 && (await runShimOnce(target)) === null) return null;
+  // Same source and same package: a build there also names this package's launcher.
+  const current = record.sourceSha256 === sourceSha256 && record.packageRoot === PACKAGE_ROOT;
+  if (current && (await runShimOnce(target)) === null) return null;
   const dir = path.join(shimHome(), 'hooks', `.build-${process.pid}`);
   const built = path.join(dir, 'fsmond-hook');
   fs.rmSync(dir, { recursive: true, force: true });

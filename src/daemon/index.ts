@@ -14,6 +14,7 @@ import { type Activation, ActivationError, takeActivation } from './activation.j
 import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { type Settings, settingsFrom } from './settings.js';
+import { publishSmallRepo } from './small-repo.js';
 import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 import { StateDir } from './state-dir.js';
@@ -111,6 +112,7 @@ async function serve(
   }
   clearRefusal(stateDir);
   clearUnresponsive(stateDir);
+  publishSmallRepo(stateDir, repo.gitDir, settings.smallRepoEntries);
   startStatus.listening();
   registerDaemon({
     pid: process.pid,

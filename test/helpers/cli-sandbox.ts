@@ -12,12 +12,15 @@ import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git
 import { scratchDir } from './scratch.js';
 import { waitFor } from './wait.js';
 
+/** What `enable` and `start` print while a daemon registers its watches (src/cli/progress.ts). */
+const PROGRESS_LINE = /^registering watches: \d+ directories$/;
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
   /** stdout split into lines, without the final empty one. */
   lines: string[];
+  /** stderr without progress lines, which appear only when the machine is slow. */
   errLines: string[];
 }
 
@@ -174,7 +177,13 @@ export function runCollected(
     });
     child.on('error', reject);
     child.on('close', (code) =>
-      resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
+      resolve({
+        code,
+        stdout,
+        stderr,
+        lines: splitLines(stdout),
+        errLines: splitLines(stderr).filter((l) => !PROGRESS_LINE.test(l)),
+      }),
     );
   });
 }

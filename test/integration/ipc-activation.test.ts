@@ -12,15 +12,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SOCKET_UNIT_ENV, unitBaseName } from '../../src/service/index.js';
 import { builtinSpawns, type CompatGit, findCompatGit, onPath } from '../helpers/compat-git.js';
-import {
-  daemonStatus,
-  GIT_ENV,
-  gitDirOf,
-  LAUNCHER,
-  makeRepo,
-  tempDir,
-  waitFor,
-} from '../helpers/git.js';
+import { daemonStatus, GIT_ENV, gitDirOf, LAUNCHER, makeRepo } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const found = findCompatGit();
 const activator = onPath('systemd-socket-activate');
@@ -63,7 +57,7 @@ function passedEnv(): string[] {
 describe('IPC mode with the socket held by a service manager', { skip }, () => {
   const files = { 'README.md': 'hello\n', 'src/a.txt': 'a\n', 'src/deep/b.txt': 'b\n' };
   const { wt, socket } = skip ? { wt: '', socket: '' } : ipcRepo(files);
-  const trace = skip ? '' : path.join(tempDir('fsmond-trace-'), 'trace2.json');
+  const trace = skip ? '' : path.join(scratchDir('fsmond-trace-'), 'trace2.json');
   let holder: ChildProcess;
   let exited: Promise<number | null>;
   after(() => {
@@ -140,7 +134,7 @@ describe('IPC mode with the socket held by a service manager', { skip }, () => {
 describe('the builtin-spawn count', { skip: 'skip' in found ? found.skip : false }, () => {
   test('sees git start its builtin daemon when nothing holds the socket', () => {
     const { wt } = ipcRepo({ 'a.txt': 'a\n' });
-    const trace = path.join(tempDir('fsmond-trace-'), 'trace2.json');
+    const trace = path.join(scratchDir('fsmond-trace-'), 'trace2.json');
     try {
       git255(wt, STATUS, { GIT_TRACE2_EVENT: trace });
       assert.ok(builtinSpawns(trace) >= 1, 'git 2.55 spawned fsmonitor--daemon');

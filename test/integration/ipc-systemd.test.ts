@@ -14,8 +14,10 @@ import { socketPathFor } from '../../src/contract/index.js';
 import { unitBaseName } from '../../src/service/index.js';
 import { CliSandbox } from '../helpers/cli-sandbox.js';
 import { builtinSpawns, type CompatGit, findCompatGit } from '../helpers/compat-git.js';
-import { daemonStatus, gitDirOf, tempDir, waitFor } from '../helpers/git.js';
+import { daemonStatus, gitDirOf } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { UserManager, userManagerSkip } from '../helpers/user-manager.js';
+import { waitFor } from '../helpers/wait.js';
 
 const found = findCompatGit();
 const skip = ('skip' in found ? found.skip : false) || userManagerSkip();
@@ -30,7 +32,7 @@ describe('IPC mode under a systemd user manager', { skip }, () => {
   let trace: string;
   before(async () => {
     box = new CliSandbox();
-    const runtime = tempDir('fsmond-xdg-run-');
+    const runtime = scratchDir('fsmond-xdg-run-');
     fs.chmodSync(runtime, 0o700);
     const bin = box.dir('git-2.55-bin');
     fs.writeFileSync(
@@ -169,7 +171,9 @@ describe('IPC mode under a systemd user manager', { skip }, () => {
     const socketUnit = unitFile(gone, '.socket');
     const daemon = (await pid(gone))!;
     fs.rmSync(gone, { recursive: true, force: true });
-    await waitFor('the daemon to exit', () => !fs.existsSync(`/proc/${daemon}`), 15_000);
-    await waitFor('its units removed', () => !fs.existsSync(socketUnit), 15_000);
+    await waitFor('the daemon to exit', () => !fs.existsSync(`/proc/${daemon}`), {
+      timeoutMs: 15_000,
+    });
+    await waitFor('its units removed', () => !fs.existsSync(socketUnit), { timeoutMs: 15_000 });
   });
 });
