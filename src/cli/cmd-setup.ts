@@ -89,7 +89,9 @@ function reportShim(shim: ShimChoice): void {
   const kind = shim.kind === 'c' ? 'the C shim' : 'the Node shim';
   out(`${kind} '${shim.path}' ran here and answered`);
   if (shim.cProblem) {
-    note(`no C shim (${shim.cProblem}): the Node shim adds ~35 ms to every git command`);
+    note(
+      `no C shim (${shim.cProblem}): the Node shim adds a node start-up (tens of ms) to every git command`,
+    );
   }
   if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
 }

@@ -99,7 +99,7 @@ export function shimBuild(): { compiler: string; libc: string } | null {
 
 /**
  * The shim `enable` last proved to run here (its record names the C shim's source only then):
- * the compiled one (0.6-1.5 ms per git command), else the Node one (~35 ms).
+ * the compiled one (0.6-1.5 ms per git command), else the Node one (a node start-up, tens of ms).
  */
 export function bestShim(): Shim {
   const { c, node } = homeShims();

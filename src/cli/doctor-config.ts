@@ -257,7 +257,7 @@ export async function checkShim(
     return check(
       name,
       'warn',
-      'the Node shim ran here (~35 ms per git command): no C shim could be built or run here',
+      'the Node shim ran here (a node start-up, tens of ms, per git command): no C shim could be built or run here',
       "install cc (best: musl-gcc), then run 'git fsmond enable'",
     );
   }
