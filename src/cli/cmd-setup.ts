@@ -1,10 +1,9 @@
 /** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
 import type { Command } from 'commander';
-import { type DaemonEntry, runningDaemons } from '../contract/index.js';
+import { type DaemonEntry, runningDaemons, shimHome } from '../contract/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
-  bestShim,
   GLOBAL_CWD,
   gitConfigGet,
   gitConfigScope,
@@ -23,7 +22,8 @@ import {
 import { describeChange, disableConfig, enableConfig } from './enable.js';
 import { enableMode, greetActivated, takeDownIpc } from './ipc-mode.js';
 import { Progress } from './progress.js';
-import { forgetWorktree, recordWorktree, WORKTREE_KEY } from './registry.js';
+import { forgetWorktree, recordedWorktrees, recordWorktree, WORKTREE_KEY } from './registry.js';
+import { installShims, type ShimChoice } from './shim-install.js';
 
 const START_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -84,6 +84,18 @@ async function noteStillEnabled(repo: RepoInfo, scope: Scope): Promise<void> {
   );
 }
 
+/** What `enable` proved: the shim it points git at answered a test run on this machine. */
+function reportShim(shim: ShimChoice): void {
+  const kind = shim.kind === 'c' ? 'the C shim' : 'the Node shim';
+  out(`${kind} '${shim.path}' ran here and answered`);
+  if (shim.cProblem) {
+    note(
+      `no C shim (${shim.cProblem}): the Node shim adds a node start-up (tens of ms) to every git command`,
+    );
+  }
+  if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
+}
+
 export function addSetupCommands(program: Command): void {
   program
     .command('enable')
@@ -113,10 +125,11 @@ export function addSetupCommands(program: Command): void {
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         if (repo) await refuseRemote(repo);
+        const shim = await installShims();
         const mode = await enableMode(
           repo,
           { forceHook: opts.hook, global: opts.global },
-          bestShim().path,
+          shim.path,
         );
         const changes = await enableConfig(repo?.worktree ?? GLOBAL_CWD, scope, mode.monitor);
         const where = opts.global ? 'global config' : 'local config';
@@ -124,17 +137,11 @@ export function addSetupCommands(program: Command): void {
         const recorded = !opts.global && repo ? await bookkeeping(recordWorktree, repo) : false;
         if (recorded) out(`recorded '${repo!.worktree}' in global ${WORKTREE_KEY}`);
         if (changes.length === 0 && !recorded) out(`already enabled in ${where}`);
-        const shim = bestShim();
         if (mode.mode === 'ipc') {
           if (repo) await greetActivated(repo);
           return 0;
         }
-        if (shim.kind === 'node') {
-          note(
-            'no C compiler was found at install: the Node shim adds ~35 ms to every git command',
-          );
-        }
-        if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
+        reportShim(shim);
         if (repo) await startWithProgress(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
         return 0;
@@ -152,9 +159,17 @@ export function addSetupCommands(program: Command): void {
         'leaves those that a repository enables itself.',
     )
     .option('--global', 'undo it in your global git config')
-    .addHelpText('after', examples('git fsmond disable', 'git fsmond disable --global'))
+    .option(
+      '--all',
+      'undo it in your global config and in every repository enable recorded, and stop every daemon of yours (before uninstalling)',
+    )
+    .addHelpText(
+      'after',
+      examples('git fsmond disable', 'git fsmond disable --global', 'git fsmond disable --all'),
+    )
     .action(
-      action(async (opts: { global?: boolean }, cmd: Command) => {
+      action(async (opts: { global?: boolean; all?: boolean }, cmd: Command) => {
+        if (opts.all) return disableEverywhere();
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         const changes = await disableConfig(repo?.worktree ?? GLOBAL_CWD, scope);
@@ -175,6 +190,30 @@ export function addSetupCommands(program: Command): void {
         return 0;
       }),
     );
+}
+
+/**
+ * Before `npm uninstall -g`: the global config, every recorded worktree, every daemon. The
+ * shim home stays, so that a repository enabled some other way keeps a hook git can run (it
+ * answers `/` once the package is gone).
+ */
+async function disableEverywhere(): Promise<number> {
+  for (const c of await disableConfig(GLOBAL_CWD, '--global'))
+    out(describeChange(c, 'global config'));
+  for (const wt of await recordedWorktrees()) {
+    const repo = await worktreeIfAny(wt).catch(() => null);
+    if (repo?.worktree === wt) {
+      const where = `the local config of '${wt}'`;
+      for (const c of await disableConfig(wt, '--local')) out(describeChange(c, where));
+      for (const line of await takeDownIpc(repo)) out(line);
+    } else {
+      note(`'${wt}' is no longer a worktree: only forgotten`);
+    }
+    await forgetWorktree(wt);
+  }
+  const failed = await stopRegistered(runningDaemons(), STOP_TIMEOUT_MS);
+  out(`kept the shims in '${shimHome()}' for repositories enabled by hand: remove it when none is`);
+  return failed ? 1 : 0;
 }
 
 /** After a global disable: the daemons git would no longer use (no core.fsmonitor of ours). */

@@ -2,7 +2,7 @@
  * IPC mode in the CLI (docs/ipc-mode.md): choosing it, setting it up and taking it down. The
  * decision itself is src/service/mode.ts; this gathers what it needs.
  */
-import { socketPathFor } from '../contract/index.js';
+import { shimHomeFile, socketPathFor } from '../contract/index.js';
 import type { RepoInfo } from '../git/index.js';
 import {
   decideMode,
@@ -14,7 +14,7 @@ import {
   unitsOf,
   userManager,
 } from '../service/index.js';
-import { CliError, LAUNCHER, note, out } from './common.js';
+import { CliError, note, out } from './common.js';
 import {
   type DaemonStatus,
   describeMute,
@@ -34,7 +34,9 @@ function unitSpec(repo: RepoInfo) {
     gitDir: repo.gitDir,
     socketPath: socketPathFor(repo.gitDir),
     // node by its absolute path: systemd's PATH need not have it (docs/ipc-mode.md, upgrades).
-    command: [process.execPath, LAUNCHER, 'daemon', repo.worktree],
+    // The launcher through the shim home's link, which enable points at the installed package:
+    // a reinstall at another path needs no new units.
+    command: [process.execPath, shimHomeFile('launcher'), 'daemon', repo.worktree],
   };
 }
 

@@ -35,6 +35,8 @@ export class CliSandbox {
     XDG_CONFIG_HOME: path.join(this.home, '.config'),
     // list and stop --all see only this sandbox's daemons.
     GIT_FSMOND_RUNTIME_DIR: path.join(this.root, 'run'),
+    // enable puts the shims here, not into the developer's ~/.local/share.
+    GIT_FSMOND_SHIM_HOME: path.join(this.root, 'shim-home'),
   };
   private readonly worktrees: string[] = [];
   private readonly children: ChildProcess[] = [];
@@ -74,6 +76,21 @@ export class CliSandbox {
   }
 
   /** The global config as `key=value` lines (git config --global --list). */
+  /** The line `enable` prints after running the shim it configured. */
+  shimLine(fsmonitor: string): string {
+    const kind = fsmonitor.endsWith('.cjs') ? 'Node' : 'C';
+    return `the ${kind} shim '${fsmonitor}' ran here and answered`;
+  }
+
+  /** The shims enable may point git at, in this sandbox's shim home. */
+  isHomeShim(value: string): boolean {
+    const home = this.env.GIT_FSMOND_SHIM_HOME!;
+    return (
+      value === path.join(home, 'hooks/bin/fsmond-hook') ||
+      value === path.join(home, 'hooks/fsmond-hook.cjs')
+    );
+  }
+
   globalConfig(): string[] {
     try {
       return splitLines(this.git(this.root, ['config', '--global', '--list']));
@@ -84,6 +101,11 @@ export class CliSandbox {
 
   run(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return this.collect(LAUNCHER, args, cwd, extraEnv);
+  }
+
+  /** Another installation's CLI: a copy of the package, or an npm prefix's `bin/git-fsmond`. */
+  runFrom(launcher: string, args: string[], cwd: string): Promise<CliResult> {
+    return this.collect(launcher, args, cwd, {});
   }
 
   /** The CLI as another user (uid and gid `uid`, no supplementary groups), via setpriv. */
@@ -98,33 +120,7 @@ export class CliSandbox {
     cwd: string,
     extraEnv: NodeJS.ProcessEnv,
   ): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, {
-        cwd,
-        env: { ...this.env, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 120_000,
-        killSignal: 'SIGKILL',
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) =>
-        resolve({
-          code,
-          stdout,
-          stderr,
-          lines: splitLines(stdout),
-          errLines: splitLines(stderr).filter((l) => !PROGRESS_LINE.test(l)),
-        }),
-      );
-    });
+    return runCollected(cmd, args, cwd, { ...this.env, ...extraEnv });
   }
 
   /** A long-running command (`run`, `log -f`), killed at cleanup if still alive. */
@@ -153,6 +149,43 @@ export class CliSandbox {
       if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
     }
   }
+}
+
+/** Runs `cmd` to its end with its output collected (killed after `timeoutMs`). */
+export function runCollected(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout,
+        stderr,
+        lines: splitLines(stdout),
+        errLines: splitLines(stderr).filter((l) => !PROGRESS_LINE.test(l)),
+      }),
+    );
+  });
 }
 
 /** A refusal: exactly one line on stderr, `git-fsmond: ...`, matching `re`, and `code`. */

@@ -69,6 +69,7 @@ describe('cli doctor', () => {
       /^\d+ directories to watch; max_user_watches=\d+, max_user_instances=\d+/,
     );
     assert.equal(checks.get('shim')![0], fs.existsSync(C_SHIM) ? 'ok' : 'warn');
+    assert.match(checks.get('shim')![1], /^the (C|Node) shim ran here/);
     assert.match(checks.get('daemon')![1], /^pid \d+ answers, watching \d+ directories$/);
     assert.equal(checks.get('daemon')![0], 'ok');
 
