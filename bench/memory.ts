@@ -16,7 +16,7 @@ import path from 'node:path';
 import { LAUNCHER } from '../src/cli/common.js';
 import { REQUEST, socketPathFor } from '../src/contract/index.js';
 import { sendRequest } from '../src/ipc/index.js';
-import { loadAverage, sleep } from './measure.js';
+import { loadAverage, procMemory, sleep } from './measure.js';
 import { defaultCacheDir, ensureRepo, gitEnv, parseScale, type SynthRepo } from './synth.js';
 
 function argValues(name: string): string[] {
@@ -50,9 +50,9 @@ interface Memory {
 
 /** VmRSS and VmHWM of a live process, in MB. */
 function memoryOf(pid: number): Memory {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  const m = procMemory(pid);
+  if (!m) throw new Error(`process ${pid} is gone`);
+  return { rss: m.rss / 2 ** 20, hwm: m.hwm / 2 ** 20 };
 }
 
 interface Sample {
