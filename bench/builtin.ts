@@ -1,14 +1,14 @@
 /**
- * git's builtin fsmonitor daemon as a comparison point, when the git on PATH (or --builtin-git)
- * is at least 2.55 (the first release with it on Linux). It speaks the same IPC protocol on
- * the same socket as git-fsmond, so it is queried with the same client; it never runs at the
- * same time as git-fsmond. Never installed by the benchmark.
+ * git's builtin fsmonitor daemon (git >= 2.55, bench/gits.ts) as a comparison point. It
+ * speaks the same IPC protocol on the same socket name as git-fsmond, so it is queried with
+ * the same client, in a repository of its own (bench/run.ts) so that both can run at once.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { envOf, type GitBin, gitLabel } from './gits.js';
 import { procMemory, runQuietly } from './measure.js';
 import {
-  gitStatusArgs,
+  type Memory,
   type Monitor,
   pollSocket,
   type QueryResult,
@@ -19,53 +19,26 @@ import {
 } from './monitor.js';
 import { gitEnv } from './synth.js';
 
-const MIN_VERSION = [2, 55];
-
-export type Detected = { ok: true; git: string; version: string } | { ok: false; note: string };
-
-export function detectBuiltin(gitBin: string): Detected {
-  const v = spawnSync(gitBin, ['version'], { encoding: 'utf8', env: gitEnv(), timeout: 10_000 });
-  if (v.status !== 0)
-    return { ok: false, note: `git builtin daemon: '${gitBin} version' failed: skipped` };
-  const m = /(\d+)\.(\d+)\.?(\d*)/.exec(v.stdout);
-  const version = m ? m[0] : v.stdout.trim();
-  const major = Number(m?.[1] ?? 0);
-  const minor = Number(m?.[2] ?? 0);
-  if (major < MIN_VERSION[0]! || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]!)) {
-    return {
-      ok: false,
-      note: `git builtin daemon: ${gitBin} is git ${version}; the Linux builtin daemon needs git >= ${MIN_VERSION.join('.')} (pass --builtin-git PATH): skipped`,
-    };
-  }
-  return { ok: true, git: gitBin, version };
-}
-
 export class BuiltinMonitor implements Monitor {
   readonly name = 'git builtin';
   readonly key = 'builtin';
+  readonly ipc = true;
+  readonly root: string;
   private readonly sock: string;
   private child: ChildProcess | null = null;
 
-  constructor(
-    private readonly opts: { root: string; gitDir: string; git: string; version: string },
-  ) {
+  constructor(private readonly opts: { root: string; gitDir: string; git: GitBin }) {
+    this.root = opts.root;
     this.sock = path.join(opts.gitDir, SOCK_NAME);
-  }
-
-  statusArgs(index: string): string[] {
-    return gitStatusArgs(index, true, this.opts.git);
-  }
-
-  baselineArgs(index: string): string[] {
-    return gitStatusArgs(index, false, this.opts.git);
   }
 
   async start(): Promise<StartTiming> {
     await this.stop();
     const t0 = performance.now();
-    const child = spawn(this.opts.git, ['-c', 'core.fsmonitor=true', 'fsmonitor--daemon', 'run'], {
-      cwd: this.opts.root,
-      env: gitEnv(),
+    const git = this.opts.git;
+    const child = spawn(git.path, ['-c', 'core.fsmonitor=true', 'fsmonitor--daemon', 'run'], {
+      cwd: this.root,
+      env: gitEnv(envOf(git)),
       stdio: 'ignore',
     });
     this.child = child;
@@ -73,19 +46,15 @@ export class BuiltinMonitor implements Monitor {
       if (child.exitCode !== null)
         throw new Error(`git fsmonitor--daemon exited with ${child.exitCode}`);
     };
-    return pollSocket(t0, this.sock, this.opts.root, alive, 600_000);
+    return pollSocket(t0, this.sock, this.root, alive, 600_000);
   }
 
-  memory() {
+  memory(): Memory | null {
     return this.child?.pid ? procMemory(this.child.pid) : null;
   }
 
   query(token: string): Promise<QueryResult> {
-    return timedRequest(this.sock, this.opts.root, token);
-  }
-
-  hookArgs(): null {
-    return null;
+    return timedRequest(this.sock, this.root, token);
   }
 
   async settle(): Promise<void> {
@@ -97,14 +66,13 @@ export class BuiltinMonitor implements Monitor {
     if (!child) return;
     // Not spawnSync: our event loop must stay free to reap the daemon (our child), or a
     // `stop` that waits for its pid to go would wait for a zombie.
-    await runQuietly(this.opts.git, ['fsmonitor--daemon', 'stop'], this.opts.root, gitEnv());
+    const git = this.opts.git;
+    await runQuietly(git.path, ['fsmonitor--daemon', 'stop'], this.root, gitEnv(envOf(git)));
     await reapChild(child);
     this.child = null;
   }
 
   notes(): string[] {
-    return [
-      `git builtin: ${this.opts.git} (git ${this.opts.version}); its status runs use that git, and so does its baseline`,
-    ];
+    return [`git builtin: ${this.opts.git.path} (${gitLabel(this.opts.git)})`];
   }
 }

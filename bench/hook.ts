@@ -3,44 +3,34 @@
  *
  *   node dist/bench/hook.js [--runs N] [--warmup N] [--launcher PATH] [--no-hyperfine]
  *
- * Starts a daemon for a temporary repo (the stand-in test/helpers/hook-fixture-daemon.ts by
- * default; `--launcher bin/git-fsmond` for the real one, run as `<launcher> daemon <root>`),
- * warms it, then times `<shim> 2 <token>` with the daemon's current token (a no-change
- * query) for the C shim and the Node shim, against a same-run baseline of spawning `true`.
- * Uses `hyperfine -N` when installed (unless --no-hyperfine), else its own spawnSync loop (variants interleaved so
- * that load drift hits all of them alike). Prints median, p95 and the difference from the
- * baseline. Reports only: there is no pass/fail on timing.
+ * Starts the real daemon (bin/git-fsmond, or `--launcher`, run as `<launcher> daemon <root>`)
+ * on a 15-file synthetic repository, then times `<shim> 2 <token>` with a token of its (a
+ * no-change query) for the C shim and the Node shim, against a same-run baseline of spawning
+ * `true`. Uses `hyperfine -N` when installed (unless --no-hyperfine), else its own spawnSync
+ * loop (variants interleaved so that load drift hits all of them alike). Prints median, p95
+ * and the difference from the baseline. Reports only: there is no pass/fail on timing.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { shimBuild } from '../src/cli/config.js';
-import { REQUEST } from '../src/contract/index.js';
-import {
-  C_SHIM,
-  makeRepo,
-  NODE_SHIM,
-  pkt,
-  SOCK_NAME,
-  socketLive,
-  tmpDir,
-  UNAVAILABLE,
-  waitFor,
-  writeLauncher,
-} from '../test/helpers/hook-harness.js';
-import { onPath, stats, timeCommands } from './measure.js';
+import { fmtMs, loadAverage, onPath, renderTable, stats, timeCommands } from './measure.js';
+import { C_SHIM, FsmondMonitor, NODE_SHIM, parseAnswer } from './monitor.js';
+import { ensureRepo, gitEnv, parseScale } from './synth.js';
 
 interface Options {
   runs: number;
   warmup: number;
-  launcher: string | null;
+  launcher: string | undefined;
   hyperfine: boolean;
 }
 
+const USAGE =
+  'usage: node dist/bench/hook.js [--runs N] [--warmup N] [--launcher PATH] [--no-hyperfine]';
+
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 300, warmup: 20, launcher: null, hyperfine: true };
+  const opts: Options = { runs: 300, warmup: 20, launcher: undefined, hyperfine: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -48,162 +38,117 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--runs') opts.runs = Number.parseInt(value(), 10);
-    else if (a === '--warmup') opts.warmup = Number.parseInt(value(), 10);
+    if (a === '--runs') opts.runs = Number(value());
+    else if (a === '--warmup') opts.warmup = Number(value());
     else if (a === '--launcher') opts.launcher = path.resolve(value());
     else if (a === '--no-hyperfine') opts.hyperfine = false;
     else if (a === '--help' || a === '-h') {
-      console.log(
-        'usage: node dist/bench/hook.js [--runs N] [--warmup N] [--launcher PATH] [--no-hyperfine]',
-      );
+      console.log(USAGE);
       process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+    } else throw new Error(`unknown argument ${a} (${USAGE})`);
   }
-  if (!(opts.runs >= 1) || !(opts.warmup >= 0)) throw new Error('bad --runs or --warmup');
+  if (
+    !Number.isInteger(opts.runs) ||
+    opts.runs < 1 ||
+    !Number.isInteger(opts.warmup) ||
+    opts.warmup < 0
+  )
+    throw new Error('bad --runs or --warmup (integers, runs >= 1)');
   return opts;
 }
 
-interface Variant {
-  name: string;
-  cmd: string;
-  args: string[];
-  /** Checks one output; null = fine. */
-  check: ((stdout: Buffer) => string | null) | null;
-}
-
+/** A valid answer from the daemon, not the shim's own `/` for "no daemon answered". */
 function checkAnswer(stdout: Buffer): string | null {
-  const text = stdout.toString('latin1');
-  if (UNAVAILABLE.test(text)) return 'unavailable answer';
-  if (text.indexOf('\0') <= 0) return `invalid answer ${JSON.stringify(text.slice(0, 80))}`;
-  return null;
+  try {
+    return parseAnswer(stdout).trivial ? 'trivial answer' : null;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
-const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(2)}`;
-
-function sendQuit(gitdir: string): Promise<void> {
-  return new Promise((resolve) => {
-    const cwd = process.cwd();
-    process.chdir(gitdir); // the relative name is never too long (docs/linux-watching.md#t12)
-    let s: net.Socket;
-    try {
-      s = net.connect(SOCK_NAME);
-    } finally {
-      process.chdir(cwd);
-    }
-    s.on('connect', () => s.end(Buffer.concat([pkt(REQUEST.quit), Buffer.from('0000')])));
-    s.on('error', () => resolve());
-    s.on('close', () => resolve());
-    s.resume();
-  });
-}
+const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${fmtMs(Math.abs(ms))}`;
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
-  const base = tmpDir('bench-hook');
-  const repo = makeRepo(base, { git: true });
-  const launcher = opts.launcher ?? writeLauncher(base, { paths: [], idleExitMs: 600_000 }).path;
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_FSMOND_LAUNCHER: launcher };
-  delete env.GIT_DIR;
-  delete env.GIT_FSMOND_HOOK_TIMEOUT_MS;
-  const daemonEnv = { ...env };
-  delete daemonEnv.NODE_EXTRA_CA_CERTS;
-
+  let opts: Options;
   try {
-    console.log(`repo ${repo.root}`);
-    console.log(`daemon: ${opts.launcher ?? 'stand-in (test/helpers/hook-fixture-daemon)'}`);
-    spawn(launcher, ['daemon', repo.root], {
-      detached: true,
-      stdio: 'ignore',
-      cwd: '/',
-      env: daemonEnv,
-    }).unref();
-    const t0 = performance.now();
-    await waitFor('the daemon to listen', async () =>
-      (await socketLive(repo)) ? true : undefined,
-    );
-    console.log(`daemon listening after ${(performance.now() - t0).toFixed(0)} ms`);
-
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench/hook: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-bench-hook-'));
+  const repo = await ensureRepo(parseScale('15'), scratch, () => {});
+  const daemon = new FsmondMonitor({
+    root: repo.root,
+    gitDir: repo.gitDir,
+    launcher: opts.launcher,
+  });
+  const env = gitEnv();
+  try {
+    console.log(`repo ${repo.root}; daemon ${opts.launcher ?? 'bin/git-fsmond'}`);
+    const start = await daemon.start();
+    console.log(`daemon answering incrementally after ${fmtMs(start.incrementalMs)}`);
     const hasC = fs.existsSync(C_SHIM);
     const built = shimBuild();
     if (hasC) console.log(`C shim built with ${built ? `${built.compiler} (${built.libc})` : '?'}`);
-    const first = spawnSync(hasC ? C_SHIM : NODE_SHIM, ['2', ''], { cwd: repo.root, env });
-    const bad = checkAnswer(first.stdout);
-    if (first.status !== 0 || bad) throw new Error(`first query failed: ${bad ?? first.status}`);
-    const token = first.stdout.toString('latin1', 0, first.stdout.indexOf(0));
+    const token = (await daemon.query((await daemon.query('')).token)).token;
     console.log(`token ${token}`);
 
-    const truePath = onPath('true') ?? '/bin/true';
-    const variants: Variant[] = [{ name: 'true (baseline)', cmd: truePath, args: [], check: null }];
-    if (hasC)
-      variants.push({ name: 'C shim', cmd: C_SHIM, args: ['2', token], check: checkAnswer });
+    const variants = [{ name: 'true (baseline)', args: [onPath('true') ?? '/bin/true'] }];
+    if (hasC) variants.push({ name: 'C shim', args: [C_SHIM, '2', token] });
     else console.log(`no C shim at ${C_SHIM} (run npm run build): skipped`);
-    variants.push({ name: 'Node shim', cmd: NODE_SHIM, args: ['2', token], check: checkAnswer });
+    variants.push({ name: 'Node shim', args: [NODE_SHIM, '2', token] });
     // What the Node shim cannot go below: its shebang's env + node start-up, doing nothing.
     variants.push({
       name: 'node -e 0 (reference)',
-      cmd: onPath('env') ?? '/usr/bin/env',
-      args: ['-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', '0'],
-      check: null,
+      args: [
+        onPath('env') ?? '/usr/bin/env',
+        '-u',
+        'NODE_EXTRA_CA_CERTS',
+        process.execPath,
+        '-e',
+        '0',
+      ],
     });
-
-    // Warm up, and check that every shim really gets a valid answer.
-    for (const v of variants) {
-      for (let i = 0; i < Math.max(1, opts.warmup); i++) {
-        const r = spawnSync(v.cmd, v.args, { cwd: repo.root, env });
-        const problem = r.status !== 0 ? `exit ${r.status}` : v.check?.(r.stdout);
-        if (problem) throw new Error(`${v.name}: ${problem}`);
-      }
+    const shims = variants.filter((v) => v.args[0] === C_SHIM || v.args[0] === NODE_SHIM);
+    // Every shim must really get the daemon's answer before its time means anything.
+    for (const v of shims) {
+      const r = spawnSync(v.args[0]!, v.args.slice(1), { cwd: repo.root, env });
+      const problem = r.status !== 0 ? `exit ${r.status}` : checkAnswer(r.stdout);
+      if (problem) throw new Error(`${v.name}: ${problem}`);
     }
 
-    const load = os.loadavg()[0].toFixed(1);
+    const loadBefore = loadAverage();
     const r = timeCommands(
-      variants.map((v) => ({
-        name: v.name,
-        args: [v.cmd, ...v.args],
-        check: v.check ?? undefined,
-      })),
+      variants.map((v) => ({ ...v, check: shims.includes(v) ? checkAnswer : undefined })),
       {
         cwd: repo.root,
         env,
         runs: opts.runs,
-        warmup: 10,
+        warmup: opts.warmup,
         hyperfine: opts.hyperfine,
-        scratch: base,
+        scratch,
       },
     );
-    const hyperfine = r.method.startsWith('hyperfine');
-    const times = r.times;
-    const failures = r.bad;
-    console.log(`method: ${r.method}`);
-    const loadAfter = os.loadavg()[0].toFixed(1);
-    console.log(
-      `load average ${load} -> ${loadAfter}; NODE_EXTRA_CA_CERTS ${
-        process.env.NODE_EXTRA_CA_CERTS ? 'set (the Node shim drops it in its shebang)' : 'unset'
-      }`,
-    );
-
-    const baseline = stats(times.get(variants[0].name) ?? [0]);
-    const rows = variants.map((v) => {
-      const s = stats(times.get(v.name) ?? [0]);
+    console.log(`method: ${r.method}; load average ${loadBefore} -> ${loadAverage()}`);
+    const base = stats(r.times.get(variants[0]!.name)!);
+    const rows = variants.map((v, i) => {
+      const s = stats(r.times.get(v.name)!);
       return [
         v.name,
-        s.median.toFixed(2),
-        s.p95.toFixed(2),
-        v === variants[0] ? '' : signed(s.median - baseline.median),
-        v === variants[0] ? '' : signed(s.p95 - baseline.p95),
-        hyperfine ? 'n/a' : String(failures.get(v.name) ?? 0),
+        fmtMs(s.median),
+        fmtMs(s.p95),
+        i === 0 ? '' : signed(s.median - base.median),
+        i === 0 ? '' : signed(s.p95 - base.p95),
+        r.method.startsWith('hyperfine') ? 'n/a' : String(r.bad.get(v.name) ?? 0),
       ];
     });
-    const head = ['variant', 'median ms', 'p95 ms', 'median - true', 'p95 - true', 'bad answers'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    for (const r of [head, ...rows]) {
-      console.log(
-        r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '),
-      );
-    }
+    console.log(
+      renderTable(['variant', 'median', 'p95', 'median - true', 'p95 - true', 'bad answers'], rows),
+    );
   } finally {
-    await sendQuit(repo.gitdir);
-    fs.rmSync(base, { recursive: true, force: true });
+    await daemon.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 

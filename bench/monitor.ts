@@ -1,20 +1,21 @@
 /**
- * The monitors under test, behind one interface: git-fsmond (always), Watchman and git's builtin
- * daemon (bench/watchman.ts, bench/builtin.ts, only when present on the machine).
+ * The daemons under test, behind one interface whose optional parts say what each can do:
+ * git-fsmond (here, always), git's builtin daemon and Watchman (bench/builtin.ts,
+ * bench/watchman.ts, when present on the machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REQUEST } from '../src/contract/index.js';
+import { LAUNCHER } from '../src/cli/common.js';
+import { C_SHIM } from '../src/cli/config.js';
+import { LAYOUT, NEVER_VALID_ID_PREFIX, REQUEST } from '../src/contract/index.js';
 import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
+import type { GitBin } from './gits.js';
 import { procMemory, sleep } from './measure.js';
 import { gitEnv } from './synth.js';
 
-/** The package root (this file runs from dist/bench/). */
-export const PKG_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const LAUNCHER = path.join(PKG_ROOT, 'bin', 'git-fsmond');
-export const C_SHIM = path.join(PKG_ROOT, 'hooks', 'bin', 'fsmond-hook');
-export const SOCK_NAME = 'fsmonitor--daemon.ipc';
+export { NODE_SHIM } from '../src/cli/config.js';
+export { C_SHIM, LAUNCHER };
+export const SOCK_NAME = LAYOUT.socket;
 
 export interface Answer {
   token: string;
@@ -59,27 +60,55 @@ export interface StartTiming {
   incrementalMs: number;
 }
 
+export interface Memory {
+  rss: number;
+  /** Peak RSS (VmHWM). */
+  hwm: number;
+}
+
+/** A program git runs as its fsmonitor hook (version 2), with `NAME=value` words for `env`. */
+export interface Hook {
+  path: string;
+  env: string[];
+}
+
+/**
+ * A daemon under test. What not every daemon has is optional, and the measures that need it
+ * skip the ones without it.
+ */
 export interface Monitor {
   readonly name: string;
-  /** Short key: index file names, logs. */
+  /** Short key: index file names, raw numbers. */
   readonly key: string;
-  /** argv of `git status --porcelain` with this monitor, using `index`. */
-  statusArgs(index: string): string[];
-  /** argv of the same status without any monitor, for this monitor's git binary. */
-  baselineArgs(index: string): string[];
-  /** Starts the monitor from nothing and returns once it gave an incremental answer. */
+  /** The worktree it watches. */
+  readonly root: string;
+  /** Starts it from nothing; resolves once it gave an incremental answer. */
   start(): Promise<StartTiming>;
-  /** Resident memory of the monitor's process(es). */
-  memory(): { rss: number; hwm: number } | null;
+  stop(): Promise<void>;
   /** One timed query with `token`, as git sends it (Watchman: one run of its hook). */
   query(token: string): Promise<QueryResult>;
-  /** argv of one hook round trip (what git spawns), or null when there is no hook. */
-  hookArgs(token: string): string[] | null;
   /** Blocks until every event queued so far has been processed (for "settled" timings). */
   settle(): Promise<void>;
-  stop(): Promise<void>;
+  /** It serves git's socket: git >= 2.55 with `core.fsmonitor=true` talks to it. */
+  readonly ipc?: true;
+  /** What git spawns for it with `core.fsmonitor=<hook>`. */
+  readonly hook?: Hook;
+  /**
+   * Its queries are runs of an interpreted hook (hundreds of ms each): the hook and churn
+   * measures ask it a tenth as often, so that a run ends.
+   */
+  readonly slowQueries?: true;
+  /** Resident memory of its process. */
+  memory?(): Memory | null;
+  /** The daemon's own time for its last answer, to set beside the client's. */
+  serverMs?(): Promise<number>;
   /** Anything worth printing under the table. */
   notes(): string[];
+}
+
+/** argv of one hook round trip: what git spawns for every command. */
+export function hookArgv(hook: Hook, token: string): string[] {
+  return [...(hook.env.length ? ['env', ...hook.env] : []), hook.path, '2', token];
 }
 
 /** Asks from `root`, as git does: a daemon answers a token only to a client there. */
@@ -124,14 +153,15 @@ export async function pollIncremental(
     }
     const now = performance.now() - t0;
     if (fromAnswer && !a.trivial) return { listenMs, firstAnswerMs, incrementalMs: now };
-    if (Number.isNaN(firstAnswerMs) && !NEVER_VALID.test(a.token)) firstAnswerMs = now;
+    if (Number.isNaN(firstAnswerMs) && !neverValid(a.token)) firstAnswerMs = now;
     token = a.token;
     fromAnswer = true;
   }
 }
 
-/** Tokens git-fsmond hands out while it cannot vouch for any moment (src/journal/token.ts). */
-const NEVER_VALID = /^builtin:(pending|fsmond-unavailable)\./;
+/** Tokens git-fsmond hands out while it cannot vouch for any moment (src/contract wire.ts). */
+const neverValid = (token: string) =>
+  Object.values(NEVER_VALID_ID_PREFIX).some((p) => token.startsWith(`builtin:${p}`));
 
 /**
  * pollIncremental for a daemon that serves git's IPC socket at `sock` (git-fsmond, git's
@@ -175,28 +205,28 @@ export async function reapChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
-/** argv of `git status --porcelain` on the index file `index`, core.fsmonitor on or off. */
-export function gitStatusArgs(index: string, fsmonitor: boolean, git = 'git'): string[] {
+/**
+ * argv of `git status --porcelain` in `root` on the index file `index` (each mode has its own:
+ * a status without fsmonitor would strip another mode's token), `fsmonitor` being `false`,
+ * `true` (git >= 2.55: its socket) or a hook path; `env` (`NAME=value`) goes to git and its hook.
+ */
+export function statusArgv(
+  git: GitBin,
+  root: string,
+  index: string,
+  fsmonitor: string,
+  env: string[] = [],
+): string[] {
   return [
     'env',
     `GIT_INDEX_FILE=${index}`,
-    git,
+    ...git.env,
+    ...env,
+    git.path,
+    '-C',
+    root,
     '-c',
     `core.fsmonitor=${fsmonitor}`,
-    'status',
-    '--porcelain',
-  ];
-}
-
-/** The same with `hook` as a version-2 fsmonitor hook; `env` (`NAME=value`) is passed on to it. */
-export function hookStatusArgs(index: string, hook: string, env: string[] = []): string[] {
-  return [
-    'env',
-    `GIT_INDEX_FILE=${index}`,
-    ...env,
-    'git',
-    '-c',
-    `core.fsmonitor=${hook}`,
     '-c',
     'core.fsmonitorHookVersion=2',
     'status',
@@ -217,22 +247,18 @@ export interface FsmondOptions {
 export class FsmondMonitor implements Monitor {
   readonly name = 'git-fsmond';
   readonly key = 'fsmond';
+  readonly ipc = true;
+  readonly hook: Hook = { path: C_SHIM, env: [] };
+  readonly root: string;
   private child: ChildProcess | null = null;
   private pid = 0;
   private readonly sock: string;
   private readonly launcher: string;
 
   constructor(private readonly opts: FsmondOptions) {
+    this.root = opts.root;
     this.sock = path.join(opts.gitDir, SOCK_NAME);
     this.launcher = opts.launcher ?? LAUNCHER;
-  }
-
-  statusArgs(index: string): string[] {
-    return hookStatusArgs(index, C_SHIM);
-  }
-
-  baselineArgs(index: string): string[] {
-    return gitStatusArgs(index, false);
   }
 
   async start(): Promise<StartTiming> {
@@ -260,7 +286,7 @@ export class FsmondMonitor implements Monitor {
     return pollSocket(t0, this.sock, this.opts.root, alive, 300_000);
   }
 
-  memory() {
+  memory(): Memory | null {
     return this.pid ? procMemory(this.pid) : null;
   }
 
@@ -268,11 +294,11 @@ export class FsmondMonitor implements Monitor {
     return timedRequest(this.sock, this.opts.root, token);
   }
 
-  hookArgs(token: string): string[] {
-    return [C_SHIM, '2', token];
+  async serverMs(): Promise<number> {
+    return Number((await this.status()).lastAnswerMs);
   }
 
-  async status(): Promise<Record<string, unknown>> {
+  private async status(): Promise<Record<string, unknown>> {
     const raw = await sendRequest(this.sock, Buffer.from(REQUEST.status), { timeoutMs: 120_000 });
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   }

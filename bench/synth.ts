@@ -139,6 +139,14 @@ export async function settleIndex(root: string, index?: string): Promise<void> {
   git(root, args, env);
 }
 
+/** The index files of the benchmark's modes (bench/modes.ts), left over or done with. */
+export function removeBenchIndexes(root: string): void {
+  const dir = path.join(root, '.git');
+  for (const f of fs.readdirSync(dir)) {
+    if (f.startsWith('bench-index-')) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
 export function defaultCacheDir(scale: Scale): string {
   return path.join(os.tmpdir(), `fsmond-bench-${scale.name}`);
 }
@@ -148,10 +156,11 @@ export async function ensureRepo(
   scale: Scale,
   cacheDir: string,
   log: (msg: string) => void,
+  name = 'repo',
 ): Promise<SynthRepo> {
   const layout = new Layout(scale.files);
-  const root = path.join(cacheDir, 'repo');
-  const markerFile = path.join(cacheDir, 'marker.json');
+  const root = path.join(cacheDir, name);
+  const markerFile = path.join(cacheDir, name === 'repo' ? 'marker.json' : `${name}.marker.json`);
   const t0 = performance.now();
   const reused = verify(root, markerFile, layout, log);
   let generatedMs: number | null = null;
@@ -215,9 +224,7 @@ function verify(
       log('cached repository has another HEAD: regenerating');
       return false;
     }
-    for (const f of fs.readdirSync(path.join(root, '.git'))) {
-      if (f.startsWith('bench-index-')) fs.rmSync(path.join(root, '.git', f), { force: true });
-    }
+    removeBenchIndexes(root);
     if (statusClean(root)) return true;
     log('cached repository has changes: resetting');
     git(root, ['reset', '-q', '--hard']);

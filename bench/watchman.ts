@@ -1,17 +1,18 @@
 /**
  * Watchman as a comparison point, with git's sample hook (`fsmonitor-watchman.sample`, perl),
- * only when both are on the machine. It runs as a private server (its own socket, state and
- * log under the scratch directory, pointed to by WATCHMAN_SOCK) so that no user's Watchman is
- * touched. Never installed by the benchmark.
+ * only when both are on the machine. It runs as a private server (its socket, pid file and
+ * log under the scratch directory) so that no user's Watchman is
+ * touched. Not installed by the benchmark (Debian: `apt-get install watchman`).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { socketState } from '../src/ipc/index.js';
 import { onPath, procMemory, runQuietly } from './measure.js';
 import {
-  gitStatusArgs,
-  hookStatusArgs,
+  type Hook,
+  type Memory,
   type Monitor,
   parseAnswer,
   pollIncremental,
@@ -30,7 +31,11 @@ export type Detected =
 /** Watchman on PATH, perl, and git's sample hook (Debian: /usr/share/git-core/templates/hooks). */
 export function detectWatchman(): Detected {
   const bin = onPath('watchman');
-  if (!bin) return { ok: false, note: 'Watchman: not installed (no watchman on PATH): skipped' };
+  if (!bin)
+    return {
+      ok: false,
+      note: 'Watchman: not installed (no watchman on PATH; Debian: apt-get install watchman): skipped',
+    };
   if (!onPath('perl'))
     return { ok: false, note: 'Watchman: perl not found (the sample hook is perl): skipped' };
   const candidates = ['/usr/share/git-core/templates/hooks'];
@@ -47,9 +52,13 @@ export function detectWatchman(): Detected {
 export class WatchmanMonitor implements Monitor {
   readonly name = 'Watchman';
   readonly key = 'watchman';
+  readonly root: string;
+  readonly hook: Hook;
+  readonly slowQueries = true;
   private readonly dir: string;
   private readonly sock: string;
-  private readonly hook: string;
+  /** For the server, its CLI and the hook alike. */
+  private readonly env: Record<string, string>;
   private child: ChildProcess | null = null;
   private lastToken = '';
 
@@ -62,20 +71,16 @@ export class WatchmanMonitor implements Monitor {
       version: string;
     },
   ) {
-    this.dir = path.join(opts.scratch, 'watchman');
-    fs.mkdirSync(this.dir, { recursive: true });
-    this.sock = path.join(this.dir, 'sock');
-    this.hook = path.join(this.dir, 'fsmonitor-watchman');
-    fs.copyFileSync(opts.sample, this.hook);
-    fs.chmodSync(this.hook, 0o755);
-  }
-
-  statusArgs(index: string): string[] {
-    return hookStatusArgs(index, this.hook, [`WATCHMAN_SOCK=${this.sock}`]);
-  }
-
-  baselineArgs(index: string): string[] {
-    return gitStatusArgs(index, false);
+    this.root = opts.root;
+    this.dir = fs.mkdtempSync(path.join(opts.scratch, 'watchman-'));
+    // Watchman 4.9 (Debian 12) ignores WATCHMAN_SOCK in its CLI, which the sample hook runs:
+    // only $TMPDIR moves its default `$TMPDIR/<user>-state/sock`. Newer ones read either.
+    this.sock = path.join(this.dir, `${os.userInfo().username}-state`, 'sock');
+    this.env = { TMPDIR: this.dir, WATCHMAN_SOCK: this.sock };
+    const hook = path.join(this.dir, 'fsmonitor-watchman');
+    fs.copyFileSync(opts.sample, hook);
+    fs.chmodSync(hook, 0o755);
+    this.hook = { path: hook, env: Object.entries(this.env).map(([k, v]) => `${k}=${v}`) };
   }
 
   async start(): Promise<StartTiming> {
@@ -83,14 +88,8 @@ export class WatchmanMonitor implements Monitor {
     const t0 = performance.now();
     const child = spawn(
       this.opts.bin,
-      [
-        '--foreground',
-        '--no-save-state',
-        `--sockname=${this.sock}`,
-        `--statefile=${path.join(this.dir, 'state')}`,
-        `--logfile=${path.join(this.dir, 'log')}`,
-      ],
-      { cwd: '/', env: gitEnv({ WATCHMAN_SOCK: this.sock }), stdio: 'ignore' },
+      ['--foreground', '--no-save-state', `--logfile=${path.join(this.dir, 'log')}`],
+      { cwd: '/', env: gitEnv(this.env), stdio: 'ignore' },
     );
     this.child = child;
     const timing = await pollIncremental(
@@ -105,7 +104,7 @@ export class WatchmanMonitor implements Monitor {
     return timing;
   }
 
-  memory() {
+  memory(): Memory | null {
     return this.child?.pid ? procMemory(this.child.pid) : null;
   }
 
@@ -116,10 +115,6 @@ export class WatchmanMonitor implements Monitor {
     });
   }
 
-  hookArgs(token: string): string[] {
-    return ['env', `WATCHMAN_SOCK=${this.sock}`, this.hook, '2', token];
-  }
-
   async settle(): Promise<void> {
     // Every Watchman query syncs with a cookie first.
     await this.query(this.lastToken);
@@ -128,12 +123,7 @@ export class WatchmanMonitor implements Monitor {
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
-    await runQuietly(
-      this.opts.bin,
-      [`--sockname=${this.sock}`, 'shutdown-server'],
-      '/',
-      gitEnv({ WATCHMAN_SOCK: this.sock }),
-    );
+    await runQuietly(this.opts.bin, ['shutdown-server'], '/', gitEnv(this.env));
     await reapChild(child);
     this.child = null;
   }
@@ -148,10 +138,12 @@ export class WatchmanMonitor implements Monitor {
   private hookQuery(token: string): Promise<QueryResult | null> {
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const child = spawn(this.hook, ['2', token], {
+      const child = spawn(this.hook.path, ['2', token], {
         cwd: this.opts.root,
-        env: gitEnv({ WATCHMAN_SOCK: this.sock }),
+        env: gitEnv(this.env),
         stdio: ['ignore', 'pipe', 'ignore'],
+        // A hook that cannot reach its server must fail the run, not hang it.
+        timeout: 60_000,
       });
       const chunks: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => chunks.push(c));

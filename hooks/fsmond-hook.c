@@ -19,6 +19,8 @@
  * `<gitdir>/fsmond/unresponsive`; while that exists, shims give up after 20 ms, until the
  * daemon, answering any request, removes it. Once bytes flow, 8000 ms bound the whole answer.
  *
+ * A small repository (fsmond/small-repo, see small_repo) gets `/` at once, no daemon asked.
+ *
  * Cold path only (nothing listens on the default socket): `<gitdir>/fsmond/socket` names the
  * socket when the daemon had to put it elsewhere (fsmonitor.socketDir); a fresh
  * `<gitdir>/fsmond/refused` (younger than 60 s) means "answer / at once, start nothing"; a git
@@ -32,8 +34,22 @@
  * default `<pkg>/bin/git-fsmond`); GIT_FSMOND_HOOK_TIMEOUT_MS (for tests only: when set, it
  * replaces every wait: for the first byte, the answer, a starting daemon, a muted one).
  * hooks/fsmond-hook.cjs is the Node fallback and must behave the same.
+ *
+ * Portable: POSIX.1-2008 plus flock(), which every Unix we target has. On Linux the GNU
+ * extensions are fast paths (flags given to socket() and open() instead of extra fcntl()
+ * calls, pipe2, close_range, /proc/self/exe); a strict build (-D_POSIX_C_SOURCE=200809L,
+ * as CI checks with gcc and clang) leaves them all out and runs the portable paths, which
+ * is what macOS and the BSDs compile. FSMOND_LAUNCHER, when the build defines it
+ * (hooks/build.mjs does), is where the daemon's launcher was at build time.
  */
+#if defined(__linux__) && !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
+#endif
+#if defined(__linux__) && defined(_GNU_SOURCE)
+#define LINUX_FAST 1
+#else
+#define LINUX_FAST 0
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,7 +61,9 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#if LINUX_FAST
 #include <sys/syscall.h>
+#endif
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +77,7 @@
 #define SPAWN_LOCK "fsmond/spawn.lock"
 #define LOG "fsmond/daemon.log"
 #define UNRESPONSIVE "fsmond/unresponsive"
+#define SMALL_REPO "fsmond/small-repo"
 #define REFUSED_FRESH_S 60
 #define NEVER_VALID "builtin:fsmond-unavailable."
 #define ANSWER_MS 8000
@@ -73,6 +92,9 @@
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define ANSWER_MAX ((size_t)1 << 30)
 #define DIED "the daemon exited before it listened; see git fsmond log"
+#ifndef NSIG /* hidden by strict POSIX; signal() refuses numbers beyond the real range */
+#define NSIG 65
+#endif
 
 /* The waits, all replaced by TIMEOUT_ENV when it is set. */
 static long long answer_ms = ANSWER_MS, spawn_wait_ms = SPAWN_WAIT_MS;
@@ -118,12 +140,12 @@ static int write_all(int fd, const char *p, size_t n, long long deadline) {
 }
 
 /* Writes the whole answer to stdout and exits 0; exits 1 if stdout fails (see above). */
-__attribute__((noreturn)) static void emit(const char *p, size_t n) {
+_Noreturn static void emit(const char *p, size_t n) {
   if (write_all(1, p, n, now_ms() + 60000) < 0) _exit(1);
   _exit(0);
 }
 
-__attribute__((noreturn)) static void fail(void) {
+_Noreturn static void fail(void) {
   char m[96];
   int n = snprintf(m, sizeof m - 3, NEVER_VALID "%ld.%lld:0", (long)getpid(),
                    (long long)time(NULL));
@@ -151,6 +173,32 @@ static int enter_gitdir(void) {
   return chdir(buf + 8);
 }
 
+/* A big-endian 32-bit number. */
+static unsigned long be32(const unsigned char *p) {
+  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* A daemon that started in a small repository left its fsmond.smallRepoEntries in SMALL_REPO:
+ * while the index (its header: "DIRC", version, entry count) has fewer entries, git's own
+ * rescan costs less than the round trip, so the shim answers `/` without asking. `/` is
+ * always correct; anything unexpected (another GIT_INDEX_FILE, no index) means "ask". */
+static int small_repo(void) {
+  char b[24];
+  unsigned char h[12];
+  if (getenv("GIT_INDEX_FILE")) return 0;
+  int f = open(SMALL_REPO, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (f < 0) return 0;
+  ssize_t n = read(f, b, sizeof b - 1);
+  close(f);
+  if (n <= 0) return 0;
+  b[n] = '\0';
+  long limit = strtol(b, NULL, 10);
+  if (limit <= 0 || (f = open("index", O_RDONLY | O_CLOEXEC)) < 0) return 0;
+  n = read(f, h, sizeof h);
+  close(f);
+  return n == (ssize_t)sizeof h && memcmp(h, "DIRC", 4) == 0 && be32(h + 8) < (unsigned long)limit;
+}
+
 /* Non-blocking connect to `name` (short: relative to the cwd). A full backlog gives EAGAIN
  * instead of blocking. */
 static int connect_name(const char *name) {
@@ -160,8 +208,17 @@ static int connect_name(const char *name) {
     errno = ENAMETOOLONG;
     return -1;
   }
+#if LINUX_FAST
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
+#else
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+    close(fd);
+    return -1;
+  }
+#endif
   memset(&a, 0, sizeof a);
   a.sun_family = AF_UNIX;
   memcpy(a.sun_path, name, n);
@@ -222,7 +279,7 @@ static int refused_fresh(void) {
 }
 
 static void close_from(unsigned lo) {
-#ifdef SYS_close_range
+#if LINUX_FAST && defined(SYS_close_range)
   if (syscall(SYS_close_range, lo, ~0U, 0U) == 0) return;
 #endif
   long max = sysconf(_SC_OPEN_MAX);
@@ -274,25 +331,62 @@ static int open_spawn_lock(void) {
   }
 }
 
+/* This program's own path: from the kernel on Linux, else argv[0] when absolute (git runs
+ * core.fsmonitor as written, and `enable` writes an absolute path). */
+static const char *argv0 = "";
+static int self_path(char *out, size_t cap) {
+#ifdef __linux__
+  ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+  if (n > 0 && (size_t)n < cap - 1) {
+    out[n] = '\0';
+    return 0;
+  }
+#endif
+  if (argv0[0] != '/' || strlen(argv0) >= cap) return -1;
+  strcpy(out, argv0);
+  return 0;
+}
+
+/* $GIT_FSMOND_LAUNCHER, else the launcher of the build (FSMOND_LAUNCHER: a shim built into
+ * another directory with build.mjs --out still finds it), else the one next to this shim:
+ * <pkg>/hooks/bin/fsmond-hook -> <pkg>/bin/git-fsmond. NULL when none is executable. */
+static const char *find_launcher(char *buf, size_t cap) {
+  const char *env = getenv(LAUNCHER_ENV);
+  if (env && *env) return access(env, X_OK) == 0 ? env : NULL;
+#ifdef FSMOND_LAUNCHER
+  if (access(FSMOND_LAUNCHER, X_OK) == 0) return FSMOND_LAUNCHER;
+#endif
+  const char *tail = "/bin/git-fsmond";
+  if (self_path(buf, cap - strlen(tail)) < 0) return NULL;
+  for (int i = 0; i < 3; i++) {
+    char *s = strrchr(buf, '/');
+    if (!s) return NULL;
+    *s = '\0';
+  }
+  strcat(buf, tail);
+  return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/* A pipe whose both ends are closed on exec (the child re-opens its end as fd 3). */
+static int cloexec_pipe(int p[2]) {
+#if LINUX_FAST
+  return pipe2(p, O_CLOEXEC);
+#else
+  if (pipe(p) < 0) return -1;
+  if (fcntl(p[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(p[1], F_SETFD, FD_CLOEXEC) == 0) return 0;
+  close(p[0]);
+  close(p[1]);
+  return -1;
+#endif
+}
+
 /* Starts `<launcher> daemon <root>` fully detached (double fork, setsid). Returns the read
  * end of its start-status pipe, or -1 when it could not be started. */
 static int spawn_daemon(const char *root) {
   char exe[PATH_MAX];
-  const char *launcher = getenv(LAUNCHER_ENV);
-  if (!launcher || !*launcher) { /* <pkg>/hooks/bin/fsmond-hook -> <pkg>/bin/git-fsmond */
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
-    if (n <= 0 || n >= (ssize_t)sizeof exe - 16) return -1;
-    exe[n] = '\0';
-    for (int i = 0; i < 3; i++) {
-      char *s = strrchr(exe, '/');
-      if (!s) return -1;
-      *s = '\0';
-    }
-    strcat(exe, "/bin/git-fsmond");
-    launcher = exe;
-  }
+  const char *launcher = find_launcher(exe, sizeof exe);
   int p[2];
-  if (!*root || access(launcher, X_OK) < 0 || pipe2(p, O_CLOEXEC) < 0) return -1;
+  if (!*root || !launcher || cloexec_pipe(p) < 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     if (setsid() < 0) _exit(1);
@@ -452,6 +546,16 @@ static int query(int fd, const char *tok, long long first_ms) {
   }
 }
 
+/* The directory git started us in is kept open to come back to. O_PATH needs no read
+ * permission; elsewhere an unreadable directory is returned to by its path. */
+#if LINUX_FAST
+#define START_DIR_FLAGS O_PATH
+#elif defined(O_SEARCH)
+#define START_DIR_FLAGS O_SEARCH
+#else
+#define START_DIR_FLAGS O_RDONLY
+#endif
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || strcmp(argv[1], "2") != 0) emit("/", 1);
@@ -460,15 +564,16 @@ int main(int argc, char **argv) {
   if (set > 0) answer_ms = spawn_wait_ms = first_byte_ms = muted_wait_ms = set;
   char root[PATH_MAX];
   if (!getcwd(root, sizeof root)) root[0] = '\0';
-  int start = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* see the header: order matters */
-  if (start < 0 || enter_gitdir() < 0) fail();
+  argv0 = argv[0];
+  int start = open(".", START_DIR_FLAGS | O_DIRECTORY | O_CLOEXEC); /* the header: order matters */
+  if ((start < 0 && !*root) || enter_gitdir() < 0 || small_repo()) fail();
   struct stat st;
   int muted = lstat(UNRESPONSIVE, &st) == 0, stalled = 0;
   int fd = try_connect();
   if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN))
     fd = connect_or_start(root, muted, &stalled);
   if (fd >= 0) {
-    if (fchdir(start) < 0) fail();
+    if ((start >= 0 ? fchdir(start) : chdir(root)) < 0) fail();
     stalled = query(fd, argc > 2 ? argv[2] : "", muted ? muted_wait_ms : first_byte_ms);
     if (stalled && enter_gitdir() < 0) fail(); /* the marker is relative to the git dir */
   }

@@ -22,6 +22,7 @@ const POINTER = 'fsmond/socket';
 const REFUSED = 'fsmond/refused';
 const LOG = 'fsmond/daemon.log';
 const UNRESPONSIVE = 'fsmond/unresponsive';
+const SMALL_REPO = 'fsmond/small-repo';
 const REFUSED_FRESH_MS = 60_000;
 const NEVER_VALID = 'builtin:fsmond-unavailable.';
 const ANSWER_MS = 8000;
@@ -341,11 +342,35 @@ function query(sock, token, gitdir, muted) {
   });
 }
 
+// A small repository: the index has fewer entries than the limit a daemon left in SMALL_REPO,
+// so git's own rescan is cheaper than asking (see small_repo in fsmond-hook.c).
+function smallRepo(gitdir) {
+  if (process.env.GIT_INDEX_FILE) return false;
+  let limit;
+  try {
+    limit = Number.parseInt(fs.readFileSync(path.join(gitdir, SMALL_REPO), 'latin1'), 10);
+  } catch {
+    return false;
+  }
+  if (!(limit > 0)) return false;
+  const head = Buffer.alloc(12);
+  let fd;
+  try {
+    fd = fs.openSync(path.join(gitdir, 'index'), 'r');
+  } catch {
+    return false;
+  }
+  const n = fs.readSync(fd, head, 0, 12, 0);
+  fs.closeSync(fd);
+  return n === 12 && head.toString('latin1', 0, 4) === 'DIRC' && head.readUInt32BE(8) < limit;
+}
+
 function main() {
   if (process.argv[2] !== '2') emit(Buffer.from('/', 'latin1'));
   const token = Buffer.from(process.argv[3] || '', 'utf8');
   const root = process.cwd();
   const gitdir = findGitdir(root);
+  if (smallRepo(gitdir)) fail();
   const sockPath = path.join(gitdir, SOCK_NAME);
   const muted = fs.lstatSync(path.join(gitdir, UNRESPONSIVE), { throwIfNoEntry: false }) != null;
   const ask = (s) => query(s, token, gitdir, muted);

@@ -12,6 +12,8 @@ import {
   stoppedLine,
   stopRegistered,
 } from './control.js';
+import { daemonMain } from './daemon-main.js';
+import { startActivated } from './ipc-mode.js';
 import { startedLine, startWithProgress } from './start-watching.js';
 
 function seconds(value: string): number {
@@ -47,8 +49,10 @@ export function addDaemonCommands(program: Command): void {
       action(async (opts: { wait: boolean }, cmd: Command) => {
         const repo = await repoOf(cmd);
         await refuseRemote(repo);
-        out(startedLine(await startWithProgress(repo, opts.wait), repo));
-        if (!isOurShim(await gitConfigGet(repo.worktree, null, 'core.fsmonitor'))) {
+        const s = (await startActivated(repo)) ?? (await startWithProgress(repo, opts.wait));
+        out(startedLine(s, repo));
+        const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+        if (!s.socketActivated && !isOurShim(hook)) {
           note("git does not use git-fsmond in this repository yet: run 'git fsmond enable'");
         }
         return 0;
@@ -82,15 +86,7 @@ export function addDaemonCommands(program: Command): void {
   program
     .command('daemon <worktree>', { hidden: true })
     .description('the detached daemon, as started by the hook shim and `start`')
-    .action(async (worktree: string) => {
-      let code = 1;
-      try {
-        code = await runDaemon({ dir: worktree, logToStderr: false });
-      } catch {
-        code = 1;
-      }
-      process.exit(code);
-    });
+    .action(daemonMain);
 
   program
     .command('stop')
@@ -100,7 +96,8 @@ export function addDaemonCommands(program: Command): void {
         'answer (stopped, hung) is sent SIGTERM, then SIGKILL, once its pid is verified to be ' +
         "this worktree's daemon. No daemon running is success (a note on stderr); fails when " +
         'it is still alive after --timeout seconds. --all stops every daemon of yours, wherever ' +
-        'it runs (those a global enable started too).',
+        'it runs (those a global enable started too). In IPC mode systemd stops it, and its ' +
+        'socket keeps listening: the next git command starts it again.',
     )
     .option('--timeout <seconds>', 'give up after this long', seconds, 30)
     .option('--all', 'stop every running daemon of yours, not only this worktree’s')
@@ -134,7 +131,8 @@ export function addDaemonCommands(program: Command): void {
         await refuseRemote(repo);
         const stopped = await stopDaemon(repo, 30_000);
         if (stopped) out(stoppedLine(stopped));
-        out(startedLine(await startWithProgress(repo), repo));
+        const s = (await startActivated(repo)) ?? (await startWithProgress(repo));
+        out(startedLine(s, repo));
         return 0;
       }),
     );

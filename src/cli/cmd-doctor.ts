@@ -12,6 +12,7 @@ import {
   checkUntrackedCacheInIndex,
   countDirectories,
 } from './doctor-system.js';
+import { checkMode, modeReport } from './mode-report.js';
 import { recordedWorktrees } from './registry.js';
 
 async function runChecks(dir: string): Promise<Check[]> {
@@ -43,7 +44,8 @@ async function runChecks(dir: string): Promise<Check[]> {
   checks.push(checkUntrackedCacheInIndex(repo, parseBool(cfg.untrackedCache ?? '') === true));
   checks.push(checkInotify(countDirectories(repo.worktree), Math.max(daemons, 1)));
   checks.push(await checkFilesystem(repo, settingsFrom(all).allowRemote));
-  checks.push(checkShim(monitorKind(fsmonitor)));
+  checks.push(await checkShim(fsmonitor, monitorKind(fsmonitor), repo.worktree));
+  checks.push(checkMode(await modeReport(repo, fsmonitor)));
   checks.push(await checkDaemon(repo));
   return checks;
 }

@@ -14,14 +14,13 @@ import {
   startBlocker,
 } from './control.js';
 import { duration, megabytes, readableAnswer } from './format.js';
+import { modeReport } from './mode-report.js';
 
 /** The `status --json` document: the same keys whether or not a daemon runs. */
 async function statusDocument(repo: RepoInfo, probing: Promise<Probe>) {
-  // Side by side: a mute daemon costs the probe its whole wait, which git need not add to.
-  const [hook, probe] = await Promise.all([
-    gitConfigGet(repo.worktree, null, 'core.fsmonitor'),
-    probing,
-  ]);
+  // Side by side with the probe, already under way: a mute daemon costs it its whole wait.
+  const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
+  const [probe, mode] = await Promise.all([probing, modeReport(repo, hook)]);
   const s = probe.state === 'answering' ? probe.status : null;
   const mutePid = probe.state === 'mute' && probe.peer?.pid ? probe.peer.pid : null;
   const { pid, watching, ...rest }: Record<string, unknown> = s ?? {};
@@ -44,6 +43,9 @@ async function statusDocument(repo: RepoInfo, probing: Promise<Probe>) {
     /** c, node (our shims), ipc (core.fsmonitor=true), none, or other (someone else's hook). */
     shim: monitorKind(hook),
     shimPath: hook,
+    /** ipc (core.fsmonitor=true, via socket activation), hook, or null (not enabled). */
+    mode: mode.mode,
+    modeReason: mode.reason,
     /** With no daemon running: why the last start was refused, if it was. */
     lastError: rest.lastError ?? (probe.state === 'none' ? lastRefusal(repo) : null),
     /** With no daemon running: what would stop one from starting (and its fix), if seen. */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { shimHomeFile } from '../contract/index.js';
 import { parseBool } from '../daemon/index.js';
 import { CliError, PACKAGE_ROOT } from './control.js';
 
@@ -78,27 +79,38 @@ export interface Shim {
   path: string;
 }
 
+/** The package's own shims: `enable` copies them into the shim home; git never runs these. */
 export const C_SHIM = path.join(PACKAGE_ROOT, 'hooks', 'bin', 'fsmond-hook');
 export const NODE_SHIM = path.join(PACKAGE_ROOT, 'hooks', 'fsmond-hook.cjs');
 
-/** How hooks/build.mjs built the C shim (hooks/bin/build.json), or null if unknown. */
+/** Where git finds the shims: the per-user shim home, which outlives the package. */
+export const homeShims = () => ({ c: shimHomeFile('cShim'), node: shimHomeFile('nodeShim') });
+
+/** How hooks/build.mjs built the C shim of the shim home (build.json), or null if unknown. */
 export function shimBuild(): { compiler: string; libc: string } | null {
   try {
-    const v = JSON.parse(fs.readFileSync(path.join(path.dirname(C_SHIM), 'build.json'), 'utf8'));
+    const info = path.join(path.dirname(homeShims().c), 'build.json');
+    const v = JSON.parse(fs.readFileSync(info, 'utf8'));
     return typeof v?.compiler === 'string' && typeof v?.libc === 'string' ? v : null;
   } catch {
     return null;
   }
 }
 
-/** The compiled shim when the install could build it (0.6-1.5 ms), else the Node one (~35 ms). */
+/**
+ * The shim `enable` last proved to run here (its record names the C shim's source only then):
+ * the compiled one (0.6-1.5 ms per git command), else the Node one (a node start-up, tens of ms).
+ */
 export function bestShim(): Shim {
+  const { c, node } = homeShims();
   try {
-    fs.accessSync(C_SHIM, fs.constants.X_OK);
-    return { kind: 'c', path: C_SHIM };
+    const record = JSON.parse(fs.readFileSync(shimHomeFile('record'), 'utf8'));
+    fs.accessSync(c, fs.constants.X_OK);
+    if (typeof record?.sourceSha256 === 'string') return { kind: 'c', path: c };
   } catch {
-    return { kind: 'node', path: NODE_SHIM };
+    // no record or no C shim: the Node one
   }
+  return { kind: 'node', path: node };
 }
 
 /**

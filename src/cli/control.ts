@@ -11,6 +11,7 @@ import {
 import { ownerName, StateDir, settingsFrom } from '../daemon/index.js';
 import { filesystemOf, type RepoInfo, readConfig } from '../git/index.js';
 import { listenerOf, type PeerCredentials, sendRequest, socketState } from '../ipc/index.js';
+import { stopService, unitsInstalled } from '../service/index.js';
 import { CliError, LAUNCHER, out } from './common.js';
 
 export type { DaemonStatus } from '../contract/index.js';
@@ -371,6 +372,9 @@ async function stopMute(repo: RepoInfo, peer: PeerCredentials | null): Promise<S
   throw new CliError(`the daemon (pid ${pid}) survived SIGKILL (stuck in the kernel?)`);
 }
 
+const ACTIVATED_STOP =
+  'systemd started: its socket keeps listening, so the next git command starts it again';
+
 export const stoppedLine = (r: StopResult) =>
   `stopped daemon (pid ${r.pid})${r.how ? `, which ${r.how}` : ''}`;
 
@@ -385,6 +389,13 @@ export interface StopResult {
  * signalled instead. Null when none ran.
  */
 export async function stopDaemon(repo: RepoInfo, timeoutMs: number): Promise<StopResult | null> {
+  // Under IPC mode a probe would start the daemon (socket activation): systemd stops it.
+  if (unitsInstalled(repo.gitDir)) {
+    const pid = await stopService(repo.gitDir).catch((err: Error) => {
+      throw new CliError(err.message);
+    });
+    return pid === null ? null : { pid, how: ACTIVATED_STOP };
+  }
   const probe = await probeDaemon(repo);
   if (probe.state === 'none') return null;
   if (probe.state === 'mute') return stopMute(repo, probe.peer);

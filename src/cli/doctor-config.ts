@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseBool } from '../daemon/index.js';
-import { bestShim, C_SHIM, monitorKind, NODE_SHIM, needsShell, shimBuild } from './config.js';
+import { bestShim, homeShims, monitorKind, needsShell, shimBuild } from './config.js';
 import { settingProblems, settingWarnings } from './keys.js';
+import { runShimOnce, shimHomeStale } from './shim-install.js';
 
 const run = promisify(execFile);
 
@@ -179,38 +180,76 @@ function hookPathCheck(value: string, where: string, kind: string, worktree: str
       "run 'git fsmond enable'",
     );
   }
-  if (value !== C_SHIM && value !== NODE_SHIM) {
+  const home = homeShims();
+  if (value !== home.c && value !== home.node) {
     return check(
       name,
       'warn',
-      `core.fsmonitor=${value}${where} is the shim of another git-fsmond installation`,
-      "run 'git fsmond enable' with this one",
+      `core.fsmonitor=${value}${where} is not the shim in '${path.dirname(path.dirname(path.dirname(home.c)))}': if it is inside a git-fsmond package, every git command fails once that package is upgraded or uninstalled`,
+      "run 'git fsmond enable'",
     );
   }
   return check(name, 'ok', `core.fsmonitor=${value}${where}`);
 }
 
-export function checkShim(kind: string): Check {
+/** Which shim git runs, and whether it actually runs here: it is executed once, as git would. */
+export async function checkShim(
+  value: string | null,
+  kind: string,
+  worktree: string,
+): Promise<Check> {
   const name = 'shim';
   const best = bestShim();
+  const file = (kind === 'c' || kind === 'node') && value ? hookFile(value, worktree) : null;
+  if ((kind === 'c' || kind === 'node') && !file) {
+    return check(
+      name,
+      'fail',
+      `git's shim '${value}' is missing: every git command prints "cannot run"`,
+      "run 'git fsmond enable'",
+    );
+  }
+  const problem = file ? await runShimOnce(file) : null;
+  if (problem) {
+    return check(
+      name,
+      'fail',
+      `git runs '${file}', which does not work here: ${problem}; git then fails or rescans on every command`,
+      "run 'git fsmond enable' (it builds a shim for this machine, or falls back to the Node one)",
+    );
+  }
+  const home = homeShims();
+  const stale = value === home.c || value === home.node ? shimHomeStale() : null;
+  if (stale) {
+    return check(
+      name,
+      'warn',
+      `the ${kind === 'c' ? 'C' : 'Node'} shim ran here, but ${stale}`,
+      "run 'git fsmond enable' to install this version's shim",
+    );
+  }
   if (kind === 'c') {
     const built = shimBuild();
     if (built?.libc.startsWith('musl')) {
-      return check(name, 'ok', 'the C shim, a static musl build (~0.7 ms per git command)');
+      return check(
+        name,
+        'ok',
+        'the C shim ran here: a static musl build (~0.7 ms per git command)',
+      );
     }
     // ok, not warn: only machines where CPUID traps (most VMs) pay glibc's start-up cost.
     return check(
       name,
       'ok',
-      `the C shim, built with ${built ? `${path.basename(built.compiler)} (${built.libc})` : 'an unknown compiler'}`,
-      `for a faster start in a VM: install musl-gcc (Debian: musl-tools) and run 'node ${path.join(path.dirname(NODE_SHIM), 'build.mjs')}'`,
+      `the C shim ran here, built with ${built ? `${path.basename(built.compiler)} (${built.libc})` : 'an unknown compiler'}`,
+      "for a faster start in a VM: install musl-gcc (Debian: musl-tools) and run 'git fsmond enable'",
     );
   }
   if (kind === 'node' && best.kind === 'c') {
     return check(
       name,
       'warn',
-      'the Node shim, although the C one is built',
+      'the Node shim ran here, although the C one is built',
       "run 'git fsmond enable' again",
     );
   }
@@ -218,8 +257,8 @@ export function checkShim(kind: string): Check {
     return check(
       name,
       'warn',
-      'the Node shim (~35 ms per git command): no C compiler was found at install',
-      `install cc, then run 'node ${path.join(path.dirname(NODE_SHIM), 'build.mjs')}' and 'git fsmond enable'`,
+      'the Node shim ran here (a node start-up, tens of ms, per git command): no C shim could be built or run here',
+      "install cc (best: musl-gcc), then run 'git fsmond enable'",
     );
   }
   if (kind === 'other') {

@@ -6,6 +6,7 @@ import {
   isOurShim,
   type Scope,
 } from './config.js';
+import { IPC_MONITOR } from './ipc-mode.js';
 
 /** What `enable` sets; `disable` undoes exactly these, and only where they still hold. */
 function wanted(shimPath: string): Array<[string, string]> {
@@ -29,13 +30,17 @@ export interface ConfigChange {
   to: string | null;
 }
 
-export async function enableConfig(cwd: string, scope: Scope): Promise<ConfigChange[]> {
-  const shim = bestShim();
+/** `monitor`: the shim's path (hook mode) or `true` (IPC mode, docs/ipc-mode.md). */
+export async function enableConfig(
+  cwd: string,
+  scope: Scope,
+  monitor = bestShim().path,
+): Promise<ConfigChange[]> {
   const changes: ConfigChange[] = [];
   const changed = new Set(
     ((await gitConfigGet(cwd, scope, CHANGED)) ?? '').split(',').filter(Boolean),
   );
-  for (const [key, value] of wanted(shim.path)) {
+  for (const [key, value] of wanted(monitor)) {
     const before = await gitConfigGet(cwd, scope, key);
     if (before === value) continue;
     // Only the user's value is worth saving; a second `enable` must not save ours over it.
@@ -56,7 +61,8 @@ export async function disableConfig(cwd: string, scope: Scope): Promise<ConfigCh
     const now = await gitConfigGet(cwd, scope, key);
     const saved = await gitConfigGet(cwd, scope, savedKey(key));
     // A value the user changed after `enable` is theirs now: leave it.
-    const stillOurs = key === 'core.fsmonitor' ? isOurShim(now) : now === ours.get(key);
+    const stillOurs =
+      key === 'core.fsmonitor' ? isOurShim(now) || now === IPC_MONITOR : now === ours.get(key);
     if (stillOurs) {
       if (saved === null) await gitConfigUnset(cwd, scope, key);
       else await gitConfigSet(cwd, scope, key, saved);

@@ -25,6 +25,12 @@ export const LAYOUT = {
    * shims wait only briefly. The daemon removes it whenever it answers.
    */
   unresponsive: 'unresponsive',
+  /**
+   * One decimal line, fsmond.smallRepoEntries, written by a daemon that starts in a small
+   * repository: while the index holds fewer entries than that, the shims answer `/` without
+   * asking (git's own rescan is then cheaper than the round trip).
+   */
+  smallRepo: 'small-repo',
 } as const;
 
 /** How long a recorded refusal stops the shims from starting a daemon that would refuse again. */

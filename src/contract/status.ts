@@ -30,6 +30,8 @@ export type DaemonStatus = {
   worktree: string;
   gitDir: string;
   socket: string;
+  /** A service manager holds the socket and passed it to us (docs/ipc-mode.md). */
+  socketActivated: boolean;
   /** Every directory is watched and tokens are being issued. */
   watching: boolean;
   /** The current token (null while not watching). */

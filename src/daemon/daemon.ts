@@ -4,6 +4,7 @@ import { type DaemonStatus, packageVersion, stateDirFor, stateFile } from '../co
 import type { RepoInfo, SocketLocation } from '../git/index.js';
 import { type IpcServer, startServer, unlinkIfSame } from '../ipc/index.js';
 import { Journal } from '../journal/index.js';
+import { retireSocketUnit } from '../service/index.js';
 import { type FileIdentity, identityOf } from '../sys/identity.js';
 import {
   type CreateWatcherOptions,
@@ -11,6 +12,7 @@ import {
   type Watcher,
   type WatcherOptions,
 } from '../watch/index.js';
+import type { Activation } from './activation.js';
 import { CookieSync } from './cookies.js';
 import { type Health, startHealthChecks } from './health.js';
 import type { Logger } from './logger.js';
@@ -33,6 +35,8 @@ export interface DaemonOptions {
   createWatcher?: (opts: WatcherOptions & Pick<CreateWatcherOptions, 'backend'>) => Watcher;
   /** GIT_TRACE_FSMONITOR as the environment had it (fsmond.trace applies without it). */
   trace?: TraceRequest;
+  /** The socket a service manager passed us, instead of binding one. */
+  activation?: Activation | null;
 }
 
 export class Daemon {
@@ -81,6 +85,7 @@ export class Daemon {
       repo,
       stateDir,
       socketPath: this.socketPath,
+      socketActivated: Boolean(options.activation),
       journal: this.journal,
       cookies: this.cookies,
       readyTimeoutMs: settings.readyTimeoutMs,
@@ -110,6 +115,7 @@ export class Daemon {
       requestTimeoutMs: this.settings.requestTimeoutMs,
       // Checked by the health poll, on one timer (see pollIntervalMs).
       stolenCheckMs: 0,
+      inheritedFd: this.options.activation?.fd,
       onStolen: () =>
         void this.shutdown(
           this.health?.check() ?? `socket '${this.socketPath}' was removed or taken over`,
@@ -202,14 +208,32 @@ export class Daemon {
       this.trace?.close();
       const pointer = this.pointerId && this.stateFileOrNull('socketPointer');
       if (pointer) await unlinkIfSame(pointer, this.pointerId!);
-      if (movedGitDir && this.socketId && !this.location.relocated) {
+      if (movedGitDir && this.socketId && !this.location.relocated && !this.options.activation) {
         // Our socket moved with the git dir; the next daemon would reclaim it, but it is ours.
         await unlinkIfSame(path.join(movedGitDir, path.basename(this.socketPath)), this.socketId);
       }
+      await this.retireUnitIfVanished();
       clearTimeout(guard);
       this.resolveExit(code);
     })();
     return this.exiting;
+  }
+
+  /**
+   * A socket unit of ours for a worktree or git dir that is gone (deleted, renamed) would go on
+   * starting daemons that exit at once: disable it. While both exist, the socket keeps
+   * listening for the next git command, whatever the reason we stop.
+   */
+  private async retireUnitIfVanished(): Promise<void> {
+    const unit = this.options.activation?.unit;
+    if (!unit || (fs.existsSync(this.repo.worktree) && fs.existsSync(this.repo.gitDir))) return;
+    const failed = await retireSocketUnit(unit);
+    if (failed) {
+      const line = `${failed}; it keeps listening where no git command reaches`;
+      this.log('error', line);
+      // The log went with the git dir: systemd keeps our stderr in its journal.
+      process.stderr.write(`git-fsmond daemon: ${line}\n`);
+    } else this.log('info', `disabled ${unit}: the worktree is gone`);
   }
 
   /** If the git dir was renamed, point the log at its new place and return that place. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT, packageVersion } from '../contract/index.js';
 import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 
 export interface HealthOptions {
@@ -37,6 +38,7 @@ export function startHealthChecks(opts: HealthOptions): Health {
     ['.git', dotGit, identityOf(dotGit)],
   ];
   let stopped = false;
+  const pkg = watchPackage(PACKAGE_ROOT, packageVersion());
   const check = (): string | null => {
     for (const [what, p, before] of watched) {
       const now = identityOf(p);
@@ -45,7 +47,7 @@ export function startHealthChecks(opts: HealthOptions): Health {
         return `${what} '${p}' was replaced or unmounted`;
       }
     }
-    return null;
+    return pkg.check();
   };
   let timer: NodeJS.Timeout;
   const tick = () => {
@@ -57,7 +59,8 @@ export function startHealthChecks(opts: HealthOptions): Health {
     opts.onGone(reason);
   };
   const schedule = () => {
-    timer = setTimeout(tick, opts.intervalMs());
+    const ms = opts.intervalMs();
+    timer = setTimeout(tick, pkg.settling() ? Math.min(ms, PACKAGE_POLL_MS) : ms);
     timer.unref();
   };
   schedule();
@@ -96,4 +99,99 @@ function findIn(dir: string, id: FileIdentity): string | null {
     if (sameFile(identityOf(p), id)) return p;
   }
   return null;
+}
+
+/** How often a package change that has not settled yet is looked at again. */
+const PACKAGE_POLL_MS = 500;
+
+/**
+ * npm upgrades by removing the package, extracting the new one and writing its package.json
+ * last: 2.5 s without one here. Only an absence this long is an uninstall.
+ */
+export const PACKAGE_GONE_MS = 10_000;
+
+/** A changed package must look the same for this long before the daemon acts on it. */
+export const PACKAGE_SETTLE_MS = 2_000;
+
+export interface PackageWatch {
+  /** Why the daemon must exit (its package is gone, or another version), or null. */
+  check(): string | null;
+  /** A change is being watched until it settles: look again soon. */
+  settling(): boolean;
+}
+
+/**
+ * npm runs no script of ours on uninstall or upgrade, so a daemon must notice by itself that
+ * its package is gone or was replaced, or it keeps serving with code that no longer exists on
+ * disk. It acts only once the change has settled: npm swaps the directory and then extracts
+ * the new files and the dependencies, and a daemon that exited in the middle would be replaced,
+ * by the next git command, with one that dies on a missing module (and such a death makes the
+ * shims rescan for a minute without starting another). Meanwhile the old daemon, loaded in
+ * memory, answers as before. Reads package.json only when its stat changes.
+ */
+export function watchPackage(root: string, running: string, now = Date.now): PackageWatch {
+  const file = path.join(root, 'package.json');
+  const state = () => {
+    try {
+      const st = fs.statSync(file);
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'gone';
+    }
+  };
+  let seen = state();
+  let pending: { state: string; since: number } | null = null;
+  if (seen === 'gone') return { check: () => null, settling: () => false }; // nothing to compare
+  const verdict = (): string | null | 'unsettled' => {
+    if (pending!.state === 'gone')
+      return `git-fsmond ${running} was uninstalled: '${file}' is gone`;
+    let pkg: { version?: unknown; dependencies?: Record<string, string> };
+    try {
+      pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return 'unsettled'; // being written
+    }
+    if (pkg.version === running) return null;
+    return complete(root, pkg.dependencies ?? {})
+      ? `git-fsmond ${pkg.version} was installed over ${running}`
+      : 'unsettled';
+  };
+  return {
+    settling: () => pending !== null,
+    check: () => {
+      const current = state();
+      if (current === seen) {
+        pending = null;
+        return null;
+      }
+      if (pending?.state !== current) pending = { state: current, since: now() };
+      const settle = current === 'gone' ? PACKAGE_GONE_MS : PACKAGE_SETTLE_MS;
+      if (now() - pending.since < settle) return null;
+      const v = verdict();
+      if (v === 'unsettled') {
+        pending = { state: current, since: now() };
+        return null;
+      }
+      if (v === null) {
+        seen = current; // rewritten, same version
+        pending = null;
+      }
+      return v;
+    },
+  };
+}
+
+/** The new package can start a daemon: its entry points and each dependency are in place. */
+function complete(root: string, deps: Record<string, string>): boolean {
+  const need = ['bin/git-fsmond', 'dist/src/cli/main.js', 'dist/src/daemon/index.js'];
+  if (!need.every((f) => fs.existsSync(path.join(root, f)))) return false;
+  // Where Node looks for a bare import (exports maps may hide a dependency's package.json).
+  const dirs: string[] = [];
+  for (let d = root; ; d = path.dirname(d)) {
+    dirs.push(path.join(d, 'node_modules'));
+    if (path.dirname(d) === d) break;
+  }
+  return Object.keys(deps).every((dep) =>
+    dirs.some((d) => fs.existsSync(path.join(d, dep, 'package.json'))),
+  );
 }

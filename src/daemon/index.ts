@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { packageVersion, registerDaemon, unregisterDaemon } from '../contract/index.js';
 import {
   discoverRepo,
@@ -9,9 +10,12 @@ import {
 } from '../git/index.js';
 import { SocketInUseError, SocketPathError } from '../ipc/index.js';
 import { useTestEpochIds } from '../journal/index.js';
+import { retireSocketUnit } from '../service/index.js';
+import { type Activation, ActivationError, takeActivation } from './activation.js';
 import { Daemon } from './daemon.js';
 import { Logger } from './logger.js';
 import { parseBool, type Settings, settingsFrom } from './settings.js';
+import { publishSmallRepo } from './small-repo.js';
 import { StartStatus } from './start-status.js';
 import { clearRefusal, isLasting, preflight, prepareStateDir, recordRefusal } from './startup.js';
 import { StateDir } from './state-dir.js';
@@ -40,19 +44,30 @@ export const EXIT_ALREADY_RUNNING = 3;
 export async function runDaemon(opts: RunOptions): Promise<number> {
   // Before the first git call: the command that started us must not steer our git calls.
   const startStatus = StartStatus.take(process.env);
+  // Before scrubGitEnv clears them: GIT_TRACE_FSMONITOR is meant for us.
   const trace = takeTraceRequest(process.env);
   if (parseBool(process.env.GIT_TEST_FSMONITOR_TOKEN ?? '')) useTestEpochIds();
-  scrubGitEnv(process.env);
+  let activation: Activation | null = null;
   let logger: Logger | null = null;
   let stateDir: StateDir | null = null;
   try {
+    activation = takeActivation(process.env);
+    scrubGitEnv(process.env);
     const repo = await discoverRepo(opts.dir);
     const settings = settingsFrom(await readConfig(repo.worktree));
     stateDir = prepareStateDir(repo.gitDir);
     logger = loggerFor(stateDir, settings, opts.logToStderr);
     const location = await preflight(repo, settings);
-    return await serve(repo, settings, logger, location, stateDir, startStatus, trace);
+    return await serve(repo, settings, logger, location, stateDir, startStatus, {
+      trace,
+      activation,
+    });
   } catch (err) {
+    await retireIfNoWorktree(activation, opts.dir);
+    // Started by a service manager: its log (the journal) is where this line can be seen.
+    if (activation || err instanceof ActivationError) {
+      process.stderr.write(`git-fsmond daemon: ${(err as Error).message}\n`);
+    }
     if (!(err instanceof RepoError)) {
       logger?.log('error', `failed to start: ${(err as Error).stack ?? err}`);
     } else {
@@ -79,9 +94,9 @@ async function serve(
   location: SocketLocation,
   stateDir: StateDir,
   startStatus: StartStatus,
-  trace: TraceRequest,
+  options: { trace: TraceRequest; activation: Activation | null },
 ): Promise<number> {
-  const daemon = new Daemon(repo, settings, logger, location, stateDir, { trace });
+  const daemon = new Daemon(repo, settings, logger, location, stateDir, options);
   // From here on a signal stops the daemon cleanly, even in the middle of starting.
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(sig, () => void daemon.shutdown(`received ${sig}`, 0));
@@ -105,6 +120,7 @@ async function serve(
   }
   clearRefusal(stateDir);
   clearUnresponsive(stateDir);
+  publishSmallRepo(stateDir, repo.gitDir, settings.smallRepoEntries);
   startStatus.listening();
   registerDaemon({
     pid: process.pid,
@@ -120,6 +136,15 @@ async function serve(
   const code = await daemon.exited;
   unregisterDaemon(process.pid);
   return code;
+}
+
+/** Started by our socket unit for a worktree that is gone: see Daemon.retireUnitIfVanished. */
+async function retireIfNoWorktree(activation: Activation | null, dir: string): Promise<void> {
+  if (!activation?.unit || fs.existsSync(dir)) return;
+  const failed = await retireSocketUnit(activation.unit);
+  process.stderr.write(
+    `git-fsmond daemon: '${dir}' is gone; ${failed ?? `disabled ${activation.unit}`}\n`,
+  );
 }
 
 function openQuietly(gitDir: string): StateDir | null {

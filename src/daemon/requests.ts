@@ -13,6 +13,7 @@ export interface RequestsOptions {
   repo: RepoInfo;
   stateDir: StateDir;
   socketPath: string;
+  socketActivated: boolean;
   journal: Journal;
   cookies: CookieSync;
   /** How long a query waits for the first watch registration before answering `/`. */
@@ -136,6 +137,7 @@ export class Requests {
       worktree: this.opts.repo.worktree,
       gitDir: this.opts.repo.gitDir,
       socket: this.opts.socketPath,
+      socketActivated: this.opts.socketActivated,
       watching: this.opts.journal.ready,
       token: this.opts.journal.pinnedToken(),
       uptimeMs: Date.now() - this.startedAt,

@@ -158,6 +158,17 @@ export const SETTINGS = {
     max: 30 * 86_400,
     help: 'a daemon with no query for this long exits (the next git command starts it again); `0` never',
   },
+  smallRepoEntries: {
+    key: 'fsmond.smallRepoEntries',
+    type: 'int',
+    // Off by default: measured, git's rescan after `/` (an lstat per entry and an index write)
+    // is no faster than the round trip at 200 entries and slower at 1000; what it saves is a
+    // daemon process per small repository (README "Small repositories").
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    help: 'below this many index entries the shims answer `/` without asking, so no daemon needs to run there; read at daemon start; `0` never',
+  },
   backend: {
     key: 'fsmond.backend',
     type: 'enum',
@@ -284,6 +295,7 @@ export function settingsFrom(config: Map<string, string>): Settings {
     maxRetainedPaths: read('maxRetainedPaths'),
     answerCacheBytes: read('answerCacheBytes'),
     idleTimeout: read('idleTimeout'),
+    smallRepoEntries: read('smallRepoEntries'),
     backend: read('backend'),
     allowRemote: read('allowRemote'),
     socketDir: read('socketDir'),

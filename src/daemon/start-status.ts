@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import { START_STATUS } from '../contract/index.js';
-import { libc } from '../sys/libc.js';
-
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
+import { closeOnExec } from '../sys/cloexec.js';
 
 /**
  * The pipe on which the shim that started us waits to hear how the start went (see
@@ -29,6 +26,7 @@ export class StartStatus {
     } catch {
       return new StartStatus(null);
     }
+    // Without libc a child of ours may delay the shim's EOF until it exits; nothing to do.
     closeOnExec(fd);
     return new StartStatus(fd);
   }
@@ -55,15 +53,5 @@ export class StartStatus {
     } catch {
       // already closed
     }
-  }
-}
-
-/** Node marks only some inherited fds close-on-exec, and libuv closes none in its children. */
-function closeOnExec(fd: number): void {
-  try {
-    const fcntl = libc().lib.func('int fcntl(int fd, int cmd, ...)');
-    fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
-  } catch {
-    // no libc to call: a child of ours may then delay the shim's EOF until it exits
   }
 }

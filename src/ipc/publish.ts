@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FileIdentity } from '../sys/identity.js';
 import { connectSocket, errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
+import { peerCredentials } from './peer.js';
 import { withSocketAddress } from './socket-path.js';
 
 /**
@@ -142,4 +143,71 @@ function listen(server: net.Server, absPath: string, backlog: number): Promise<v
       process.umask(saved);
     }
   });
+}
+
+/** How long the proof connection in adoptSocket may take to arrive among queued clients. */
+const ADOPT_PROOF_MS = 2_000;
+
+/**
+ * Serves a listening socket a service manager bound and passed us (socket activation). The
+ * path is the service manager's: it is never unlinked, and it must be a socket, and the passed
+ * one: we connect to the path and must see that connection arrive on the fd (among the git
+ * commands already queued there). Returns the path's identity, so that theft and removal are
+ * seen as for a socket we bound ourselves.
+ */
+export async function adoptSocket(
+  server: net.Server,
+  socketPath: string,
+  fd: number,
+  backlog: number,
+): Promise<FileIdentity> {
+  const st = await fsp.lstat(socketPath).catch((err: unknown) => {
+    throw new SocketPathError(socketPath, `cannot inspect '${socketPath}': ${String(err)}`, {
+      cause: err,
+    });
+  });
+  if (!st.isSocket()) {
+    throw new SocketPathError(socketPath, `'${socketPath}' is not the passed socket: not a socket`);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd, backlog }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    throw new SocketPathError(socketPath, `cannot serve passed fd ${fd}: ${String(err)}`, {
+      cause: err,
+    });
+  });
+  if (!(await arrivesHere(server, socketPath))) {
+    throw new SocketPathError(
+      socketPath,
+      `the socket passed to us (fd ${fd}) is not the one at '${socketPath}'`,
+    );
+  }
+  return { ino: st.ino, dev: st.dev };
+}
+
+/** Connects to `socketPath` and waits for a connection from this very process on `server`. */
+async function arrivesHere(server: net.Server, socketPath: string): Promise<boolean> {
+  let onConnection: ((socket: net.Socket) => void) | undefined;
+  const arrived = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ADOPT_PROOF_MS);
+    onConnection = (socket) => {
+      if (peerCredentials(socket)?.pid !== process.pid) return;
+      clearTimeout(timer);
+      resolve(true);
+    };
+    server.on('connection', onConnection);
+  });
+  try {
+    const probe = await connectSocket(socketPath).catch(() => null);
+    if (!probe) return false;
+    const ok = await arrived;
+    probe.destroy();
+    return ok;
+  } finally {
+    server.off('connection', onConnection!);
+  }
 }

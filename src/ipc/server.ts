@@ -7,7 +7,7 @@ import { SocketPathError } from './errors.js';
 import { acquireLock, unlinkIfSame } from './lock.js';
 import { type PeerCredentials, peerCredentials } from './peer.js';
 import { encodeMessage, PktLineDecoder } from './pktline.js';
-import { clearSocketPath, publishSocket } from './publish.js';
+import { adoptSocket, clearSocketPath, publishSocket } from './publish.js';
 import { writeMessage } from './write-message.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -41,6 +41,11 @@ export interface ServerOptions {
   stolenCheckMs?: number;
   /** Called once when the path no longer is our socket; the server has stopped accepting. */
   onStolen?: () => void;
+  /**
+   * A listening socket a service manager bound at socketPath and passed us (socket
+   * activation): served as it is, never unlinked (the service manager owns the path).
+   */
+  inheritedFd?: number;
   log?: (level: LogLevel, msg: string) => void;
 }
 
@@ -76,19 +81,32 @@ export async function startServer(opts: ServerOptions): Promise<IpcServer> {
   }
   const log = opts.log ?? (() => {});
   const server = new UnixServer(opts, log);
-  const lock = await acquireLock(opts.socketPath, (msg) => log('info', msg));
+  const adopting = opts.inheritedFd !== undefined;
   try {
-    await clearSocketPath(opts.socketPath);
-    const identity = await publishSocket(server.net, opts.socketPath, BACKLOG);
-    server.started(identity);
+    const identity = adopting
+      ? await adoptSocket(server.net, opts.socketPath, opts.inheritedFd!, BACKLOG)
+      : await claimSocket(server.net, opts.socketPath, log);
+    server.started(identity, !adopting);
   } catch (err) {
     server.abandon();
     throw err;
-  } finally {
-    await lock.release();
   }
   log('debug', `listening on '${opts.socketPath}'`);
   return server;
+}
+
+async function claimSocket(
+  net: net.Server,
+  socketPath: string,
+  log: (level: LogLevel, msg: string) => void,
+): Promise<FileIdentity> {
+  const lock = await acquireLock(socketPath, (msg) => log('info', msg));
+  try {
+    await clearSocketPath(socketPath);
+    return await publishSocket(net, socketPath, BACKLOG);
+  } finally {
+    await lock.release();
+  }
 }
 
 interface Connection {
@@ -105,6 +123,8 @@ class UnixServer implements IpcServer {
   private readonly conns = new Set<Connection>();
   private readonly netClosed: Promise<void>;
   private identity: FileIdentity | undefined;
+  /** We bound the path (not a service manager): ours to remove on close. */
+  private ownsPath = false;
   private state: 'starting' | 'listening' | 'stolen' | 'closed' = 'starting';
   private accepting = true;
   private timer: NodeJS.Timeout | undefined;
@@ -131,8 +151,9 @@ class UnixServer implements IpcServer {
     return this.conns.size;
   }
 
-  started(identity: FileIdentity): void {
+  started(identity: FileIdentity, ownsPath: boolean): void {
     this.identity = identity;
+    this.ownsPath = ownsPath;
     this.state = 'listening';
     const every = this.opts.stolenCheckMs ?? DEFAULT_STOLEN_CHECK_MS;
     if (every <= 0) return;
@@ -160,7 +181,8 @@ class UnixServer implements IpcServer {
     await this.busyDrained(CLOSE_DRAIN_MS);
     for (const conn of this.conns) conn.socket.destroy();
     await this.netClosed;
-    if (!wasStolen && this.identity) await unlinkIfSame(this.socketPath, this.identity);
+    if (!wasStolen && this.ownsPath && this.identity)
+      await unlinkIfSame(this.socketPath, this.identity);
     this.log('debug', `stopped listening on '${this.socketPath}'`);
   }
 

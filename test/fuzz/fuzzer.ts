@@ -4,12 +4,12 @@ import path from 'node:path';
 import {
   daemonStatus,
   makeRepo,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
 } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { DEFAULT_WEIGHTS, OPS, type OpContext } from './ops.js';
 import { Rng } from './random.js';
 
@@ -63,7 +63,7 @@ function pickOp(rng: Rng, weights: Record<string, number>): string {
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const rng = new Rng(opts.seed);
   const weights = { ...DEFAULT_WEIGHTS, ...opts.weights };
-  const parent = tempDir('fsmond-fuzz-');
+  const parent = scratchDir('fsmond-fuzz-');
   const wt = makeRepo({ parent, untrackedCache: opts.untrackedCache ?? true });
   const outside = path.join(parent, 'outside');
   fs.mkdirSync(outside);
@@ -76,7 +76,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     trivialAnswers: 0,
     restarts: 0,
   };
-  let child: ChildProcess | null = await startDaemon(wt);
+  let child: ChildProcess | null = await startRealDaemon(wt);
   const tally = async () => {
     const s = await daemonStatus(wt);
     if (s) {

@@ -6,8 +6,9 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, LAUNCHER, makeRepo, tempDir } from './git.js';
+import { GIT_ENV, LAUNCHER, makeRepo } from './git.js';
 import { namespaceMain } from './ns-child-main.js';
+import { scratchDir } from './scratch.js';
 
 function cli(wt: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(LAUNCHER, args, {
@@ -21,7 +22,7 @@ function cli(wt: string, args: string[]): SpawnSyncReturns<string> {
 const lines = (r: SpawnSyncReturns<string>) => `${r.stdout}${r.stderr}`.trim();
 
 function mountTmpfs(options: string): string | { skip: string } {
-  const mnt = path.join(tempDir('fsmond-fs-'), 'mnt');
+  const mnt = path.join(scratchDir('fsmond-fs-'), 'mnt');
   fs.mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'none', mnt], { encoding: 'utf8' });
   return m.status === 0 ? mnt : { skip: `cannot mount a tmpfs here: ${m.stderr.trim()}` };

@@ -7,21 +7,27 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon, tempDir } from './git.js';
+import { after } from 'node:test';
+import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
+import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
+/** What `enable` and `start` print while a daemon registers its watches (src/cli/progress.ts). */
+const PROGRESS_LINE = /^registering watches: \d+ directories$/;
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
   /** stdout split into lines, without the final empty one. */
   lines: string[];
+  /** stderr without progress lines, which appear only when the machine is slow. */
   errLines: string[];
 }
 
 const splitLines = (s: string) => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
 
 export class CliSandbox {
-  readonly root = tempDir('fsmond-cli-');
+  readonly root = scratchDir('fsmond-cli-');
   readonly home = path.join(this.root, 'home');
   readonly env: NodeJS.ProcessEnv = {
     ...GIT_ENV,
@@ -29,12 +35,21 @@ export class CliSandbox {
     XDG_CONFIG_HOME: path.join(this.home, '.config'),
     // list and stop --all see only this sandbox's daemons.
     GIT_FSMOND_RUNTIME_DIR: path.join(this.root, 'run'),
+    // enable puts the shims here, not into the developer's ~/.local/share.
+    GIT_FSMOND_SHIM_HOME: path.join(this.root, 'shim-home'),
   };
   private readonly worktrees: string[] = [];
   private readonly children: ChildProcess[] = [];
 
   constructor() {
     fs.mkdirSync(this.home);
+  }
+
+  /** A sandbox for the enclosing describe block, cleaned up after its tests. */
+  static forSuite(): CliSandbox {
+    const box = new CliSandbox();
+    after(() => box.cleanup());
+    return box;
   }
 
   /** A committed repository, by default without any fsmonitor config (so `enable` starts clean). */
@@ -61,6 +76,21 @@ export class CliSandbox {
   }
 
   /** The global config as `key=value` lines (git config --global --list). */
+  /** The line `enable` prints after running the shim it configured. */
+  shimLine(fsmonitor: string): string {
+    const kind = fsmonitor.endsWith('.cjs') ? 'Node' : 'C';
+    return `the ${kind} shim '${fsmonitor}' ran here and answered`;
+  }
+
+  /** The shims enable may point git at, in this sandbox's shim home. */
+  isHomeShim(value: string): boolean {
+    const home = this.env.GIT_FSMOND_SHIM_HOME!;
+    return (
+      value === path.join(home, 'hooks/bin/fsmond-hook') ||
+      value === path.join(home, 'hooks/fsmond-hook.cjs')
+    );
+  }
+
   globalConfig(): string[] {
     try {
       return splitLines(this.git(this.root, ['config', '--global', '--list']));
@@ -71,6 +101,11 @@ export class CliSandbox {
 
   run(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return this.collect(LAUNCHER, args, cwd, extraEnv);
+  }
+
+  /** Another installation's CLI: a copy of the package, or an npm prefix's `bin/git-fsmond`. */
+  runFrom(launcher: string, args: string[], cwd: string): Promise<CliResult> {
+    return this.collect(launcher, args, cwd, {});
   }
 
   /** The CLI as another user (uid and gid `uid`, no supplementary groups), via setpriv. */
@@ -85,27 +120,7 @@ export class CliSandbox {
     cwd: string,
     extraEnv: NodeJS.ProcessEnv,
   ): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, {
-        cwd,
-        env: { ...this.env, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 120_000,
-        killSignal: 'SIGKILL',
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) =>
-        resolve({ code, stdout, stderr, lines: splitLines(stdout), errLines: splitLines(stderr) }),
-      );
-    });
+    return runCollected(cmd, args, cwd, { ...this.env, ...extraEnv });
   }
 
   /** A long-running command (`run`, `log -f`), killed at cleanup if still alive. */
@@ -125,7 +140,7 @@ export class CliSandbox {
     return Object.assign(child, { output });
   }
 
-  /** Stops every daemon of every worktree made here, then removes the whole sandbox. */
+  /** Stops every daemon of every worktree made here (the dir follows scratch.ts's policy). */
   async cleanup(): Promise<void> {
     for (const c of this.children)
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -133,8 +148,44 @@ export class CliSandbox {
       // A test may have removed the worktree or its .git; there is no daemon to stop then.
       if (fs.existsSync(path.join(wt, '.git'))) await stopDaemon(wt);
     }
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Runs `cmd` to its end with its output collected (killed after `timeoutMs`). */
+export function runCollected(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout,
+        stderr,
+        lines: splitLines(stdout),
+        errLines: splitLines(stderr).filter((l) => !PROGRESS_LINE.test(l)),
+      }),
+    );
+  });
 }
 
 /** A refusal: exactly one line on stderr, `git-fsmond: ...`, matching `re`, and `code`. */
@@ -149,16 +200,16 @@ export function assertOneLineError(r: CliResult, code: number, re: RegExp): void
 export async function waitForOutput(
   child: ChildProcess & { output: { stdout: string; stderr: string } },
   check: (o: { stdout: string; stderr: string }) => boolean,
-  ms = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check(child.output)) {
-    if (child.exitCode !== null)
+  await waitFor('the expected output', () => {
+    if (check(child.output)) return true;
+    if (child.exitCode !== null) {
       throw new Error(`exited ${child.exitCode}: ${child.output.stderr}`);
-    if (Date.now() > deadline)
-      throw new Error(`timed out; output: ${JSON.stringify(child.output)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    }
+    return false;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; output: ${JSON.stringify(child.output)}`);
+  });
 }
 
 /** Resolves with the exit code once the child has exited. */

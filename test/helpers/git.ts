@@ -1,16 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { LAUNCHER, PACKAGE_ROOT } from '../../src/cli/common.js';
+import { C_SHIM, NODE_SHIM } from '../../src/cli/config.js';
 import { type DaemonStatus, findSocket, REQUEST } from '../../src/contract/index.js';
 import { EXIT_ALREADY_RUNNING } from '../../src/daemon/index.js';
 import { sendRequest, socketState } from '../../src/ipc/index.js';
+import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const LAUNCHER = path.join(ROOT, 'bin', 'git-fsmond');
-export const C_SHIM = path.join(ROOT, 'hooks', 'bin', 'fsmond-hook');
-export const NODE_SHIM = path.join(ROOT, 'hooks', 'fsmond-hook.cjs');
+export { C_SHIM, LAUNCHER, NODE_SHIM, PACKAGE_ROOT };
 
 /** The shim under test: FSMOND_TEST_SHIM=c|node, else the C one when it was built. */
 export function testShim(): string {
@@ -20,20 +20,7 @@ export function testShim(): string {
   return NODE_SHIM;
 }
 
-/** Removed when the test process exits; a daemon left in one notices and exits too. */
-const scratchDirs = new Set<string>();
-process.on('exit', () => {
-  for (const d of scratchDirs) {
-    try {
-      fs.rmSync(d, { recursive: true, force: true });
-    } catch {
-      // a mount point still busy, say: leave it rather than fail the run
-    }
-  }
-});
-
-const tmpHome = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-home-'));
-scratchDirs.add(tmpHome);
+const tmpHome = scratchDir('fsmond-home-');
 
 /** git with no user or system config leaking in (a developer may have enabled us globally). */
 export const GIT_ENV: NodeJS.ProcessEnv = {
@@ -72,12 +59,6 @@ export function git(
   });
 }
 
-export function tempDir(prefix = 'fsmond-'): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  scratchDirs.add(dir);
-  return dir;
-}
-
 export interface RepoOptions {
   files?: Record<string, string>;
   untrackedCache?: boolean;
@@ -91,10 +72,14 @@ export interface RepoOptions {
 
 /** A committed repository with git-fsmond configured as its fsmonitor hook. */
 export function makeRepo(opts: RepoOptions = {}): string {
-  const parent = opts.parent ?? tempDir();
+  const parent = opts.parent ?? scratchDir();
   const wt = path.join(parent, opts.name ?? 'wt');
   fs.mkdirSync(wt, { recursive: true });
   git(wt, ['init', '-q', '-b', 'main']);
+  // With thousands of files the first commit would start a background `git gc`, whose index
+  // reads would make the shim start a daemon behind the test's back.
+  git(wt, ['config', 'gc.auto', '0']);
+  git(wt, ['config', 'maintenance.auto', 'false']);
   const files = opts.files ?? {
     'README.md': 'hello\n',
     'src/a.txt': 'a\n',
@@ -158,23 +143,21 @@ export function statusOracle(wt: string, at: StatusAt = {}): string {
   );
 }
 
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export type { DaemonStatus } from '../../src/contract/index.js';
 
-export async function daemonStatus(wt: string): Promise<DaemonStatus | null> {
+/** The status snapshot of the daemon serving the socket at `sock`, or null. */
+export async function statusAt(sock: string, timeoutMs = 5000): Promise<DaemonStatus | null> {
   try {
-    const raw = await sendRequest(socketOf(wt), Buffer.from(REQUEST.status), { timeoutMs: 5000 });
+    const raw = await sendRequest(sock, Buffer.from(REQUEST.status), { timeoutMs });
     return JSON.parse(raw.toString('utf8')) as DaemonStatus;
   } catch {
     return null;
   }
+}
+
+/** The status snapshot of the daemon serving `wt`, or null. */
+export function daemonStatus(wt: string): Promise<DaemonStatus | null> {
+  return statusAt(socketOf(wt));
 }
 
 /**
@@ -182,7 +165,7 @@ export async function daemonStatus(wt: string): Promise<DaemonStatus | null> {
  * git command already auto-started one, the child exits with "already running" and that one
  * serves; waiting for either outcome keeps a slow child from taking over the socket later.
  */
-export async function startDaemon(wt: string): Promise<ChildProcess> {
+export async function startRealDaemon(wt: string): Promise<ChildProcess> {
   const child = spawn(LAUNCHER, ['daemon', wt], { env: GIT_ENV, stdio: 'ignore' });
   let exitCode: number | null = null;
   child.on('exit', (code) => {
@@ -196,6 +179,12 @@ export async function startDaemon(wt: string): Promise<ChildProcess> {
     return s?.watching === true && (s.pid === child.pid || exitCode === EXIT_ALREADY_RUNNING);
   });
   return child;
+}
+
+/** Stops the daemon serving `wt` (started by the test or by git) once test `t` is done. */
+export function stopDaemonAfter(t: TestContext, wt: string): string {
+  t.after(() => stopDaemon(wt));
+  return wt;
 }
 
 /** Stops whatever daemon serves `wt` (ours or one the shim started) and waits until it is gone. */

@@ -6,17 +6,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../../src/cli/common.js';
+import { C_SHIM, NODE_SHIM } from '../../src/cli/config.js';
 import type { FixtureConfig, FixtureRequest, FixtureStartEvent } from './hook-fixture-daemon.js';
+import { waitFor } from './wait.js';
+
+export { C_SHIM, NODE_SHIM, PACKAGE_ROOT };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The package root (this file runs from dist/test/helpers/). */
-export const PKG_ROOT = path.resolve(here, '..', '..', '..');
 export const FIXTURE_DAEMON = path.join(here, 'hook-fixture-daemon.js');
-export const C_SHIM = path.join(PKG_ROOT, 'hooks', 'bin', 'fsmond-hook');
-export const NODE_SHIM = path.join(PKG_ROOT, 'hooks', 'fsmond-hook.cjs');
 export const SOCK_NAME = 'fsmonitor--daemon.ipc';
 /** What a shim prints when it cannot get a valid answer. */
 export const UNAVAILABLE = /^builtin:fsmond-unavailable\.\d+\.\d+:0\0\/\0$/;
@@ -33,14 +33,14 @@ export interface Shim {
  * its source; it is skipped, with a message, only when no compiler exists.
  */
 export function shims(): Shim[] {
-  const source = path.join(PKG_ROOT, 'hooks', 'fsmond-hook.c');
+  const source = path.join(PACKAGE_ROOT, 'hooks', 'fsmond-hook.c');
   let skip: string | false = false;
   const fresh = () =>
     fs.existsSync(C_SHIM) && fs.statSync(C_SHIM).mtimeMs >= fs.statSync(source).mtimeMs;
   if (!fresh()) {
-    const res = spawnSync(process.execPath, [path.join(PKG_ROOT, 'hooks', 'build.mjs')], {
+    const res = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'hooks', 'build.mjs')], {
       encoding: 'utf8',
-      cwd: PKG_ROOT,
+      cwd: PACKAGE_ROOT,
     });
     if (res.status !== 0) throw new Error(`hooks/build.mjs failed:\n${res.stdout}${res.stderr}`);
     if (!fs.existsSync(C_SHIM)) {
@@ -58,10 +58,6 @@ export function pkt(data: string | Buffer): Buffer {
   return Buffer.concat([Buffer.from((buf.length + 4).toString(16).padStart(4, '0')), buf]);
 }
 
-export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `fsmond-${prefix}-`));
-}
-
 export interface Repo {
   /** The worktree root (the shim's cwd). */
   root: string;
@@ -77,7 +73,7 @@ export type Layout = 'dotgit' | 'gitfile-abs' | 'gitfile-rel' | 'gitdir-env-abs'
  * repository when `git` is true; otherwise the git dir is an empty directory (all the shim
  * needs). `deep` makes the git dir path longer than a socket path may be.
  */
-export function makeRepo(
+export function makeLayoutRepo(
   base: string,
   opts: { layout?: Layout; git?: boolean; deep?: boolean } = {},
 ): Repo {
@@ -150,23 +146,6 @@ function readJsonLines<T>(file: string): T[] {
 export const starts = (l: Launcher) => readJsonLines<FixtureStartEvent>(l.startLog);
 export const requests = (l: Launcher) => readJsonLines<FixtureRequest>(l.requestLog);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 10 ms; throws after `ms` (a hang guard, not a timing assertion). */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Environment for a shim run: ours plus the repo's, without a GIT_DIR of our own. */
 export function shimEnv(repo: Repo, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...repo.env, ...extra };
@@ -174,8 +153,8 @@ export function shimEnv(repo: Repo, extra: Record<string, string> = {}): NodeJS.
   return env;
 }
 
-/** Starts the stand-in directly (as a running daemon) and waits until it listens. */
-export async function startDaemon(repo: Repo, launcher: Launcher): Promise<number> {
+/** Starts the stand-in daemon (hook-fixture-daemon.ts) directly (as a running daemon) and waits until it listens. */
+export async function startFixtureDaemon(repo: Repo, launcher: Launcher): Promise<number> {
   const before = starts(launcher).filter((s) => s.event === 'listening').length;
   const child = spawn(launcher.path, ['daemon', repo.root], {
     detached: true,

@@ -1,7 +1,8 @@
 /**
  * One describe block's scratch space for the hook tests (kept out of hook-harness.ts, which
  * bench/hook.ts imports outside the test runner): a temp dir made before the block's tests;
- * after them every stand-in started through its launchers is killed and the dir removed.
+ * after them every stand-in started through its launchers is killed (the dir follows
+ * scratch.ts's policy).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,11 +12,11 @@ import {
   killDaemons,
   type Launcher,
   type Layout,
-  makeRepo,
+  makeLayoutRepo,
   type Repo,
-  tmpDir,
   writeLauncher,
 } from './hook-harness.js';
+import { scratchDir } from './scratch.js';
 
 export class HookScratch {
   private base = '';
@@ -24,11 +25,10 @@ export class HookScratch {
 
   constructor(prefix: string) {
     before(() => {
-      this.base = tmpDir(prefix);
+      this.base = scratchDir(`fsmond-${prefix}-`);
     });
     after(() => {
       for (const l of this.launchers) killDaemons(l);
-      if (this.base) fs.rmSync(this.base, { recursive: true, force: true });
     });
   }
 
@@ -45,7 +45,7 @@ export class HookScratch {
     repoOpts: { layout?: Layout; deep?: boolean } = {},
   ): { dir: string; repo: Repo; launcher: Launcher } {
     const dir = this.dir();
-    const repo = makeRepo(dir, repoOpts);
+    const repo = makeLayoutRepo(dir, repoOpts);
     const launcher = writeLauncher(dir, cfg);
     this.launchers.push(launcher);
     return { dir, repo, launcher };

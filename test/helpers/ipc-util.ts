@@ -2,14 +2,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-
-/** Hang guard for anything that should happen "soon"; generous because the machine is shared. */
-export const HANG_MS = 30_000;
+import { waitFor, withHangGuard } from './wait.js';
 
 /** Deterministic bytes that differ at every offset of a packet, so misplaced slices show. */
 export function pattern(n: number, seed = 0): Buffer {
@@ -26,13 +22,6 @@ export function reversed(b: Buffer): Buffer {
   return Buffer.from(b).reverse();
 }
 
-/** A fresh temp dir, removed when the test ends. */
-export function tmpDir(t: TestContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** Creates nested directories under `base` until the returned dir is at least `minBytes` long. */
 export function deepDir(base: string, minBytes: number): string {
   let dir = base;
@@ -42,27 +31,6 @@ export function deepDir(base: string, minBytes: number): string {
   }
   fs.mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-export async function withDeadline<T>(p: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hang guard: ${what} after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` until true; fails only after the hang guard. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = HANG_MS) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`hang guard: ${what} after ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 export interface RawResult {
@@ -92,9 +60,9 @@ export function rawExchange(
     });
     sock.on('close', () => resolve({ data: Buffer.concat(parts), error }));
   });
-  return withDeadline(
-    done,
+  return withHangGuard(
     `server closing the connection after ${JSON.stringify(String(bytes).slice(0, 20))}`,
+    done,
   );
 }
 
@@ -128,7 +96,7 @@ export function spawnFixture(socketPath: string, args: string[] = []): Fixture {
 }
 
 /** Spawns the fixture and waits until it listens; kills it when the test ends. */
-export async function startFixture(
+export async function startFixtureServer(
   t: TestContext,
   socketPath: string,
   args: string[] = [],
@@ -140,7 +108,7 @@ export async function startFixture(
       await fx.exited;
     }
   });
-  const ready = waitFor(() => fx.stdout().includes('ready\n'), 'fixture ready');
+  const ready = waitFor('fixture ready', () => fx.stdout().includes('ready\n'));
   const died = fx.exited.then((code) => {
     throw new Error(`fixture exited (${code}) before ready: ${fx.stderr()}`);
   });

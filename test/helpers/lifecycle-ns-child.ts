@@ -11,15 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  gitDirOf,
-  makeRepo,
-  socketOf,
-  statusOracle,
-  statusWithMonitor,
-  tempDir,
-  waitFor,
-} from './git.js';
+import { gitDirOf, makeRepo, socketOf, statusAt, statusOracle, statusWithMonitor } from './git.js';
 import {
   alive,
   exitAfter,
@@ -27,15 +19,16 @@ import {
   readLog,
   reap,
   spawnDaemon,
-  statusAt,
   waitServing,
 } from './lifecycle-util.js';
 import { namespaceMain } from './ns-child-main.js';
+import { scratchDir } from './scratch.js';
+import { waitFor } from './wait.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
 
 async function unmount(): Promise<Record<string, unknown>> {
-  const base = tempDir('fsmond-ns-');
+  const base = scratchDir('fsmond-ns-');
   const mnt = path.join(base, 'mnt');
   fs.mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', 'none', mnt], { encoding: 'utf8' });
@@ -66,7 +59,7 @@ async function enospc(): Promise<Record<string, unknown>> {
   } catch (err) {
     return { skip: `cannot write ${LIMIT}: ${(err as Error).message}` };
   }
-  const parent = tempDir('fsmond-ns-');
+  const parent = scratchDir('fsmond-ns-');
   const files: Record<string, string> = {};
   for (let i = 0; i < 10; i++) files[`d${i}/f`] = `${i}\n`;
   const wt = makeRepo({ parent, files });
@@ -97,7 +90,7 @@ async function enospc(): Promise<Record<string, unknown>> {
       async () => {
         return (await statusAt(sock))?.watching === true;
       },
-      90_000,
+      { timeoutMs: 90_000 },
     );
     const t = (await query(sock, '0')).token;
     fs.writeFileSync(path.join(wt, 'd7/f'), 'edited after\n');

@@ -11,23 +11,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type DaemonStatus, REQUEST } from '../../src/contract/index.js';
 import { sendRequest } from '../../src/ipc/index.js';
-import {
-  enableMonitor,
-  GIT_ENV,
-  git,
-  gitDirOf,
-  LAUNCHER,
-  socketOf,
-  tempDir,
-  waitFor,
-} from './git.js';
+import { GIT_ENV, gitDirOf, LAUNCHER, socketOf, statusAt } from './git.js';
+import { waitFor, withHangGuard } from './wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FOREGROUND_DAEMON = path.join(here, 'lifecycle-daemon.js');
-/** Generous: "within 2 s" is measured and reported, the test only refuses a hang. */
-export const EXIT_GUARD_MS = 10_000;
 
 export interface Exit {
   code: number | null;
@@ -70,37 +59,6 @@ export function spawnDaemon(
   return { child, pid: child.pid ?? -1, stderr: () => err, exited, exit: () => result };
 }
 
-/**
- * A committed repository like makeRepo's, with auto-gc off from the start: with thousands of
- * files the first commit would start a background `git gc`, whose index reads would make the
- * shim start a daemon behind the test's back.
- */
-export function makeBigRepo(parent: string, files: Record<string, string>): string {
-  const wt = path.join(parent, 'wt');
-  fs.mkdirSync(wt, { recursive: true });
-  git(wt, ['init', '-q', '-b', 'main']);
-  git(wt, ['config', 'gc.auto', '0']);
-  git(wt, ['config', 'maintenance.auto', 'false']);
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(wt, rel)), { recursive: true });
-    fs.writeFileSync(path.join(wt, rel), content);
-  }
-  git(wt, ['add', '-A']);
-  git(wt, ['commit', '-q', '-m', 'init']);
-  enableMonitor(wt);
-  return wt;
-}
-
-/** The daemon's status snapshot from the socket at `sock`, or null. */
-export async function statusAt(sock: string, timeoutMs = 5000): Promise<DaemonStatus | null> {
-  try {
-    const raw = await sendRequest(sock, Buffer.from(REQUEST.status), { timeoutMs });
-    return JSON.parse(raw.toString('utf8')) as DaemonStatus;
-  } catch {
-    return null;
-  }
-}
-
 /** Waits until `d` serves `sock` and watches; throws if it exits first. */
 export async function waitServing(d: DaemonProc, sock: string, ms = 30_000): Promise<void> {
   await waitFor(
@@ -111,25 +69,14 @@ export async function waitServing(d: DaemonProc, sock: string, ms = 30_000): Pro
       const s = await statusAt(sock);
       return s?.pid === d.pid && s.watching === true;
     },
-    ms,
+    { timeoutMs: ms },
   );
 }
 
-/** Waits for the exit (hang guard EXIT_GUARD_MS) and returns it with the time it took. */
+/** Waits for the exit and returns it with the time it took ("within 2 s" is reported, not asserted). */
 export async function exitAfter(d: DaemonProc, since: number): Promise<Exit & { ms: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`daemon ${d.pid} still running after ${EXIT_GUARD_MS} ms`)),
-      EXIT_GUARD_MS,
-    );
-  });
-  try {
-    const e = await Promise.race([d.exited, guard]);
-    return { ...e, ms: Date.now() - since };
-  } finally {
-    clearTimeout(timer);
-  }
+  const e = await withHangGuard(`daemon ${d.pid} to exit`, d.exited);
+  return { ...e, ms: Date.now() - since };
 }
 
 /** Kills it if it still runs (test cleanup). */
@@ -139,17 +86,9 @@ export async function reap(d: DaemonProc | null | undefined): Promise<void> {
   await d.exited;
 }
 
-/** The temp dirs and daemons one test file makes, so that they can all be cleaned up. */
+/** The daemons one test file starts, so that they can all be reaped. */
 export class Tracked {
-  readonly dirs: string[] = [];
   readonly daemons: DaemonProc[] = [];
-
-  /** A fresh temp dir (realpath). */
-  tempDir(prefix: string): string {
-    const dir = tempDir(prefix);
-    this.dirs.push(dir);
-    return dir;
-  }
 
   spawn(wt: string, opts: { foreground?: boolean; env?: NodeJS.ProcessEnv } = {}): DaemonProc {
     const d = spawnDaemon(wt, opts);
@@ -179,8 +118,8 @@ export class Tracked {
 }
 
 /**
- * Tracked dirs and daemons cleaned up when the file's tests are done: every daemon is
- * continued (a test may have stopped it with SIGSTOP) and reaped, and every dir removed.
+ * Tracked daemons reaped when the file's tests are done: every daemon is continued (a test may
+ * have stopped it with SIGSTOP) and killed. Their scratch dirs follow scratch.ts's policy.
  */
 export function trackForCleanup(): Tracked {
   const tracked = new Tracked();
@@ -189,7 +128,6 @@ export function trackForCleanup(): Tracked {
       if (d.exit() === null) d.child.kill('SIGCONT');
       await reap(d);
     }
-    for (const d of tracked.dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
   });
   return tracked;
 }

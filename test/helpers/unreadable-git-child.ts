@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   fs.chmodSync(p('ignored'), 0o000);
   fs.chmodSync(p('xonly'), 0o111);
   try {
-    await git.startDaemon(wt);
+    await git.startRealDaemon(wt);
     git.statusWithMonitor(wt); // the first answer is `/`: git has no token yet
     const rounds: Round[] = [];
     const round = async (name: string, act: () => void) => {

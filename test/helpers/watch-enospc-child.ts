@@ -9,8 +9,9 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { inOwnUserNamespace } from '../../bench/userns.js';
+import { waitFor, withHangGuard } from './wait.js';
 import { plant } from './watch-fs.js';
-import { Harness, makeWorktree, withGuard } from './watch-harness.js';
+import { Harness, makeWorktree } from './watch-harness.js';
 
 const LIMIT = '/proc/sys/user/max_inotify_watches';
 const INSTANCES = '/proc/sys/user/max_inotify_instances';
@@ -46,7 +47,7 @@ async function instances(): Promise<Record<string, unknown>> {
     writeFileSync(INSTANCES, '0');
     const h = new Harness(wt, { backend: 'inotify', retryDelayMs: 20, retryMaxDelayMs: 200 });
     const started = h.watcher.start();
-    await h.c.waitFor(() => h.c.syncLost.length >= 1, 'onSyncLost at start');
+    await waitFor('onSyncLost at start', () => h.c.syncLost.length >= 1);
     const rescans = h.watcher.stats().rescans;
     await new Promise((r) => setTimeout(r, 200));
     const whileLow = {
@@ -56,7 +57,7 @@ async function instances(): Promise<Record<string, unknown>> {
       ready: h.c.ready,
     };
     writeFileSync(INSTANCES, '128');
-    await withGuard(started, 'start() after the instance limit was raised');
+    await withHangGuard('start() after the instance limit was raised', started);
     await h.sync();
     const blockedAfter = h.watcher.blockedReason();
     appendFileSync(h.p('a/f'), '+');
@@ -65,7 +66,6 @@ async function instances(): Promise<Record<string, unknown>> {
     await h.close();
     return { whileLow, blockedAfter, after, syncLost: h.c.syncLost, stats };
   } finally {
-    wt.cleanup();
   }
 }
 
@@ -80,13 +80,13 @@ async function watches(): Promise<Record<string, unknown>> {
     setLimit(3);
     const h = new Harness(wt, { backend: 'inotify', retryDelayMs: 20, retryMaxDelayMs: 200 });
     const started = h.watcher.start();
-    await h.c.waitFor(() => h.c.syncLost.length >= 1, 'onSyncLost at start');
+    await waitFor('onSyncLost at start', () => h.c.syncLost.length >= 1);
     const startReason = h.c.syncLost[0];
     const readyWhileLow = h.c.ready;
     const blockedAtStart = h.watcher.blockedReason();
     const limitsAtStart = h.watcher.stats().limits;
     setLimit(100_000);
-    await withGuard(started, 'start() after the limit was raised');
+    await withHangGuard('start() after the limit was raised', started);
     await h.sync();
     const blockedOnceReady = h.watcher.blockedReason();
     const watched = h.watcher.stats().watchedDirs;
@@ -95,7 +95,7 @@ async function watches(): Promise<Record<string, unknown>> {
     setLimit(watched + 2);
     mkdirSync(h.p('new1'));
     writeFileSync(h.p('new1/f'), 'x');
-    await h.c.waitFor(() => h.c.syncLost.length >= 2, 'onSyncLost at runtime');
+    await waitFor('onSyncLost at runtime', () => h.c.syncLost.length >= 2);
     const runtimeReason = h.c.syncLost[1];
     const readyBefore = h.c.ready;
     // Let a few retries fail against the low limit: they must neither crash nor claim ready.
@@ -105,7 +105,7 @@ async function watches(): Promise<Record<string, unknown>> {
     const blockedAtRuntime = h.watcher.blockedReason();
     const readyWhileLow2 = h.c.ready - readyBefore;
     setLimit(100_000);
-    await h.c.waitFor(() => h.c.ready > readyBefore, 'onReady after the limit was raised again');
+    await waitFor('onReady after the limit was raised again', () => h.c.ready > readyBefore);
     h.c.take(); // 'new1' itself, delivered before the failure
     appendFileSync(h.p('new1/f'), '+');
     writeFileSync(h.p('d3/g'), 'g');
@@ -130,7 +130,6 @@ async function watches(): Promise<Record<string, unknown>> {
       violations: h.c.violations,
     };
   } finally {
-    wt.cleanup();
   }
 }
 

@@ -1,7 +1,6 @@
-/** Small filesystem helpers for the watch tests (byte-string paths, polling with a guard). */
+/** Small filesystem helpers for the watch tests (byte-string paths, a seeded PRNG). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HANG_GUARD_MS } from './watch-harness.js';
 
 /** Create `files` (relative paths) under `dir`, making parent directories as needed. */
 export function plant(dir: string, files: string[]): void {
@@ -9,15 +8,6 @@ export function plant(dir: string, files: string[]): void {
     const p = join(dir, f);
     mkdirSync(join(p, '..'), { recursive: true });
     writeFileSync(p, `${f}\n`);
-  }
-}
-
-/** For state that no listener call announces (e.g. expiry of detached watches). */
-export async function poll(pred: () => boolean, what: string, ms = HANG_GUARD_MS): Promise<void> {
-  const until = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`hang guard: still waiting for ${what} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -3,22 +3,15 @@
  * daemon's own handshake (create a cookie file, wait until its name shows up in a batch), so
  * every change made before it has been delivered when it returns. Timeouts are hang guards.
  */
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  realpathSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+
+import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { type CreateWatcherOptions, createWatcher } from '../../src/watch/index.js';
 import type { WatchBatch, Watcher, WatchListener } from '../../src/watch/types.js';
-
-export const HANG_GUARD_MS = 30_000;
+import { scratchDir } from './scratch.js';
+import { waitFor, withHangGuard } from './wait.js';
 
 export interface Worktree {
   /** Parent temp dir; `outside` is a sibling of the root, outside the worktree. */
@@ -27,12 +20,11 @@ export interface Worktree {
   gitDir: string;
   cookieDir: string;
   outside: string;
-  cleanup(): void;
 }
 
 /** A worktree with `.git/` (or, linked, a `.git` file and the git dir elsewhere). */
 export function makeWorktree(opts: { linked?: boolean } = {}): Worktree {
-  const base = realpathSync(mkdtempSync(join(tmpdir(), 'fsmond-watch-')));
+  const base = scratchDir('fsmond-watch-');
   const root = join(base, 'wt');
   mkdirSync(root);
   let gitDir: string;
@@ -55,13 +47,7 @@ export function makeWorktree(opts: { linked?: boolean } = {}): Worktree {
     gitDir,
     cookieDir,
     outside,
-    cleanup: () => rmSync(base, { recursive: true, force: true }),
   };
-}
-
-interface Waiter {
-  pred: () => boolean;
-  resolve: () => void;
 }
 
 /** A listener that records everything and checks the path invariants on every batch. */
@@ -73,7 +59,6 @@ export class Collector implements WatchListener {
   readonly cookiesSeen = new Set<string>();
   ready = 0;
   private unread: string[] = [];
-  private waiters: Waiter[] = [];
 
   onBatch(batch: WatchBatch): void {
     this.batches.push({ paths: [...batch.paths], cookies: [...batch.cookies] });
@@ -82,22 +67,18 @@ export class Collector implements WatchListener {
       this.unread.push(p);
     }
     for (const c of batch.cookies) this.cookiesSeen.add(c);
-    this.poke();
   }
 
   onSyncLost(reason: string): void {
     this.syncLost.push(reason);
-    this.poke();
   }
 
   onReady(): void {
     this.ready++;
-    this.poke();
   }
 
   onFatal(reason: string): void {
     this.fatal.push(reason);
-    this.poke();
   }
 
   /** Paths delivered since the last call. */
@@ -105,33 +86,6 @@ export class Collector implements WatchListener {
     const out = this.unread;
     this.unread = [];
     return out;
-  }
-
-  waitFor(pred: () => boolean, what: string, timeoutMs = HANG_GUARD_MS): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`hang guard: still waiting for ${what} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter: Waiter = {
-        pred,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  private poke(): void {
-    for (const w of [...this.waiters]) {
-      if (w.pred()) {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        w.resolve();
-      }
-    }
   }
 }
 
@@ -167,7 +121,7 @@ export class Harness {
   }
 
   async start(): Promise<void> {
-    await withGuard(this.watcher.start(), 'start()');
+    await withHangGuard('start()', this.watcher.start());
     await this.sync();
   }
 
@@ -180,7 +134,7 @@ export class Harness {
     const p = join(this.wt.cookieDir, name);
     closeSync(openSync(p, 'wx', 0o600));
     if (!this.unlinkAfterSeen) unlinkSync(p);
-    await this.c.waitFor(() => this.c.cookiesSeen.has(name), `cookie ${name}`);
+    await waitFor(`cookie ${name}`, () => this.c.cookiesSeen.has(name));
     if (this.unlinkAfterSeen) unlinkSync(p);
     return [...new Set(this.c.take())].sort();
   }
@@ -191,18 +145,32 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    await withGuard(this.watcher.close(), 'close()');
+    await withHangGuard('close()', this.watcher.close());
   }
-}
-
-export function withGuard<T>(p: Promise<T>, what: string, ms = HANG_GUARD_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hang guard: ${what} after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
 export function sorted(xs: Iterable<string>): string[] {
   return [...new Set(xs)].sort();
+}
+
+/**
+ * The calling file's harness of the running test: `track(h)` returns `h`; after each test the
+ * tracked harness is closed and, with `check`, its delivered paths and fatal reports asserted.
+ */
+export function closeAfterEachTest(opts: { check?: boolean } = {}): (h: Harness) => Harness {
+  let current: Harness | null = null;
+  afterEach(async () => {
+    const h = current;
+    current = null;
+    if (!h) return;
+    await h.close();
+    if (opts.check) {
+      assert.deepEqual(h.c.violations, [], 'paths broke the contract (empty, absolute, in .git)');
+      assert.deepEqual(h.c.fatal, []);
+    }
+  });
+  return (h) => {
+    current = h;
+    return h;
+  };
 }

@@ -117,7 +117,6 @@ async function main(): Promise<void> {
         // not there (any more)
       }
     }
-    wt.cleanup();
   }
 }
 

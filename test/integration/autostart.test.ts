@@ -16,9 +16,9 @@ import {
   socketOf,
   statusOracle,
   statusWithMonitor,
-  stopDaemon,
-  waitFor,
+  stopDaemonAfter,
 } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
 
@@ -48,95 +48,74 @@ for (const [kind, shim] of shims) {
   describe(`automatic start through the ${kind} shim, with real git`, {
     skip: !fs.existsSync(shim),
   }, () => {
-    test('cold start: the first git command starts the daemon and gets a correct answer', async () => {
-      const wt = makeRepo({ shim });
-      try {
-        assert.equal(await socketState(socketOf(wt)), 'not-found');
-        fs.writeFileSync(path.join(wt, 'new.txt'), 'new\n');
-        const first = await gitStatusAsync(wt);
-        assert.equal(first.code, 0);
-        assert.equal(first.stderr, '');
-        assert.equal(first.stdout, statusOracle(wt));
-        const s = await daemonStatus(wt);
-        assert.ok(s, 'a daemon answers on the socket');
-        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
-        statusWithMonitor(wt);
-        fs.appendFileSync(path.join(wt, 'src/a.txt'), 'edit\n');
-        const before = (await daemonStatus(wt))!;
-        assert.equal(statusWithMonitor(wt), statusOracle(wt));
-        const after = (await daemonStatus(wt))!;
-        assert.equal(
-          after.trivialAnswers,
-          before.trivialAnswers,
-          'the warm answer was incremental',
-        );
-      } finally {
-        await stopDaemon(wt);
-      }
+    test('cold start: the first git command starts the daemon and gets a correct answer', async (t) => {
+      const wt = stopDaemonAfter(t, makeRepo({ shim }));
+      assert.equal(await socketState(socketOf(wt)), 'not-found');
+      fs.writeFileSync(path.join(wt, 'new.txt'), 'new\n');
+      const first = await gitStatusAsync(wt);
+      assert.equal(first.code, 0);
+      assert.equal(first.stderr, '');
+      assert.equal(first.stdout, statusOracle(wt));
+      const s = await daemonStatus(wt);
+      assert.ok(s, 'a daemon answers on the socket');
+      await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+      statusWithMonitor(wt);
+      fs.appendFileSync(path.join(wt, 'src/a.txt'), 'edit\n');
+      const before = (await daemonStatus(wt))!;
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      const after = (await daemonStatus(wt))!;
+      assert.equal(after.trivialAnswers, before.trivialAnswers, 'the warm answer was incremental');
     });
 
-    test('idle exit: no query for fsmond.idleTimeout ends the daemon; git starts it again', async () => {
-      const wt = makeRepo({ shim });
-      try {
-        git(wt, ['config', 'fsmond.idleTimeout', '2s']);
-        assert.equal(statusWithMonitor(wt), statusOracle(wt));
-        const first = (await daemonStatus(wt))!;
-        // Status requests are not queries: asking them all along must not keep it alive.
-        await waitFor('the idle exit', async () => (await daemonStatus(wt)) === null, 20_000);
-        assert.match(
-          daemonLog(wt),
-          /info: shutting down: no query for 2 s \(fsmond\.idleTimeout\)/,
-        );
-        fs.writeFileSync(path.join(wt, 'after-idle.txt'), 'x\n');
-        assert.equal(statusWithMonitor(wt), statusOracle(wt));
-        const second = await daemonStatus(wt);
-        assert.ok(second && second.pid !== first.pid, 'the next git command started a new daemon');
-      } finally {
-        await stopDaemon(wt);
-      }
+    test('idle exit: no query for fsmond.idleTimeout ends the daemon; git starts it again', async (t) => {
+      const wt = stopDaemonAfter(t, makeRepo({ shim }));
+      git(wt, ['config', 'fsmond.idleTimeout', '2s']);
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      const first = (await daemonStatus(wt))!;
+      // Status requests are not queries: asking them all along must not keep it alive.
+      await waitFor('the idle exit', async () => (await daemonStatus(wt)) === null, {
+        timeoutMs: 20_000,
+      });
+      assert.match(daemonLog(wt), /info: shutting down: no query for 2 s \(fsmond\.idleTimeout\)/);
+      fs.writeFileSync(path.join(wt, 'after-idle.txt'), 'x\n');
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      const second = await daemonStatus(wt);
+      assert.ok(second && second.pid !== first.pid, 'the next git command started a new daemon');
     });
 
-    test('stale socket: a daemon killed with SIGKILL is replaced at once', async () => {
-      const wt = makeRepo({ shim });
-      try {
-        statusWithMonitor(wt);
-        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
-        const old = (await daemonStatus(wt))!;
-        process.kill(old.pid, 'SIGKILL');
-        await waitFor(
-          'socket to be stale',
-          async () => (await socketState(socketOf(wt))) === 'not-listening',
-        );
-        fs.rmSync(path.join(wt, 'src/a.txt'));
-        const r = await gitStatusAsync(wt);
+    test('stale socket: a daemon killed with SIGKILL is replaced at once', async (t) => {
+      const wt = stopDaemonAfter(t, makeRepo({ shim }));
+      statusWithMonitor(wt);
+      await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+      const old = (await daemonStatus(wt))!;
+      process.kill(old.pid, 'SIGKILL');
+      await waitFor(
+        'socket to be stale',
+        async () => (await socketState(socketOf(wt))) === 'not-listening',
+      );
+      fs.rmSync(path.join(wt, 'src/a.txt'));
+      const r = await gitStatusAsync(wt);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, statusOracle(wt), 'the deletion is seen: no old token is trusted');
+      const fresh = await daemonStatus(wt);
+      assert.ok(fresh && fresh.pid !== old.pid, 'a new daemon serves');
+    });
+
+    test('eight git commands at once on a cold worktree start exactly one daemon', async (t) => {
+      const wt = stopDaemonAfter(t, makeRepo({ shim }));
+      fs.writeFileSync(path.join(wt, 'untracked'), 'u\n');
+      const runs = await Promise.all(Array.from({ length: 8 }, () => gitStatusAsync(wt)));
+      const oracle = statusOracle(wt);
+      for (const r of runs) {
         assert.equal(r.code, 0);
         assert.equal(r.stderr, '');
-        assert.equal(r.stdout, statusOracle(wt), 'the deletion is seen: no old token is trusted');
-        const fresh = await daemonStatus(wt);
-        assert.ok(fresh && fresh.pid !== old.pid, 'a new daemon serves');
-      } finally {
-        await stopDaemon(wt);
+        assert.equal(r.stdout, oracle);
       }
-    });
-
-    test('eight git commands at once on a cold worktree start exactly one daemon', async () => {
-      const wt = makeRepo({ shim });
-      try {
-        fs.writeFileSync(path.join(wt, 'untracked'), 'u\n');
-        const runs = await Promise.all(Array.from({ length: 8 }, () => gitStatusAsync(wt)));
-        const oracle = statusOracle(wt);
-        for (const r of runs) {
-          assert.equal(r.code, 0);
-          assert.equal(r.stderr, '');
-          assert.equal(r.stdout, oracle);
-        }
-        await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
-        const log = daemonLog(wt);
-        assert.equal(log.match(/listening on/g)?.length, 1, log);
-        assert.doesNotMatch(log, /not starting/, 'no second daemon was even spawned');
-      } finally {
-        await stopDaemon(wt);
-      }
+      await waitFor('watching', async () => (await daemonStatus(wt))?.watching === true);
+      const log = daemonLog(wt);
+      assert.equal(log.match(/listening on/g)?.length, 1, log);
+      assert.doesNotMatch(log, /not starting/, 'no second daemon was even spawned');
     });
 
     test('a daemon that cannot start costs a full scan, never a wrong answer or an error', async () => {

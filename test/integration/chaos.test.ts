@@ -33,9 +33,8 @@ import {
   gitDirOf,
   makeRepo,
   socketOf,
+  statusAt,
   stopDaemon,
-  tempDir,
-  waitFor,
 } from '../helpers/git.js';
 import {
   alive,
@@ -46,8 +45,9 @@ import {
   readLog,
   reap,
   spawnDaemon,
-  statusAt,
 } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SECONDS = Number(process.env.FSMOND_CHAOS_SECONDS) || 20;
 const SEED = Number(process.env.FSMOND_CHAOS_SEED) || Date.now() % 1_000_000;
@@ -171,7 +171,7 @@ if (asRootWithCaps && canDropCaps()) {
 async function chaos(t: TestContext): Promise<void> {
   const rand = rng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
-  const parent = tempDir('fsmond-chaos-');
+  const parent = scratchDir('fsmond-chaos-');
   const files: Record<string, string> = {};
   for (let i = 0; i < 60; i++) files[`d${i % 6}/s${i % 3}/f${i}`] = `${i}\n`;
   const wt = makeRepo({ parent, files });
@@ -442,11 +442,9 @@ async function chaos(t: TestContext): Promise<void> {
     for (let i = 0; i < k; i++) kids.push(spawnDaemon(wt));
     // Each either exits (another serves) or serves; a loser of a theft exits within 2 s.
     try {
-      await waitFor(
-        'at most one daemon for the worktree',
-        () => daemonsFor(wt).length <= 1,
-        20_000,
-      );
+      await waitFor('at most one daemon for the worktree', () => daemonsFor(wt).length <= 1, {
+        timeoutMs: 20_000,
+      });
     } catch {
       count.duplicateDaemons++;
       failures.push(`two daemons: ${daemonsFor(wt).join(' ')}\n${recent.join('\n')}`);

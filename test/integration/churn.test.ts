@@ -8,7 +8,7 @@ import {
   git,
   makeRepo,
   socketOf,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
@@ -22,7 +22,7 @@ let wt: string;
 before(async () => {
   wt = makeRepo();
   git(wt, ['config', 'fsmond.maxRetainedPaths', String(BOUND)]);
-  await startDaemon(wt);
+  await startRealDaemon(wt);
 });
 after(() => stopDaemon(wt));
 

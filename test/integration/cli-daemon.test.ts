@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { REQUEST } from '../../src/contract/index.js';
 import { startServer } from '../../src/ipc/index.js';
 import { assertOneLineError, CliSandbox, exited, waitForOutput } from '../helpers/cli-sandbox.js';
-import { daemonStatus, socketOf, waitFor } from '../helpers/git.js';
+import { daemonStatus, socketOf } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Exited: no such process, or a zombie its (container) init has not reaped yet. */
 const gone = (pid: number) => {
@@ -21,11 +22,7 @@ const gone = (pid: number) => {
 };
 
 describe('cli start / stop / status', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   test('start, status, start again, stop, stop again', async () => {
     const wt = box.repo('lifecycle');

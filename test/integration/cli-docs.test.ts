@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/cli/common.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CliSandbox } from '../helpers/cli-sandbox.js';
@@ -13,13 +13,11 @@ const program = buildProgram();
 const commands = program.createHelp().visibleCommands(program);
 
 describe('man page and completions', () => {
-  let box: CliSandbox;
+  const box = CliSandbox.forSuite();
   let wt: string;
   before(() => {
-    box = new CliSandbox();
     wt = box.repo('wt');
   });
-  after(() => box.cleanup());
 
   test("'git fsmond --help' opens the man page, which names every command and option", (t) => {
     if (spawnSync('man', ['--version']).status !== 0) return t.skip('man is not installed');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type CliResult, CliSandbox } from '../helpers/cli-sandbox.js';
 import { C_SHIM, gitDirOf, stopDaemon } from '../helpers/git.js';
 
@@ -17,6 +17,7 @@ const CHECKS = [
   'inotify limits',
   'filesystem',
   'shim',
+  'mode',
   'daemon',
 ];
 
@@ -43,11 +44,7 @@ const hasDaemonFeature = /^feature: fsmonitor--daemon$/m.test(
 );
 
 describe('cli doctor', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   test('an enabled, running repository: every check, nothing fails, exit 0', async () => {
     const wt = box.repo('healthy');
@@ -72,6 +69,7 @@ describe('cli doctor', () => {
       /^\d+ directories to watch; max_user_watches=\d+, max_user_instances=\d+/,
     );
     assert.equal(checks.get('shim')![0], fs.existsSync(C_SHIM) ? 'ok' : 'warn');
+    assert.match(checks.get('shim')![1], /^the (C|Node) shim ran here/);
     assert.match(checks.get('daemon')![1], /^pid \d+ answers, watching \d+ directories$/);
     assert.equal(checks.get('daemon')![0], 'ok');
 

@@ -1,7 +1,7 @@
 /** Refusals: not a repository, a bare repository, no daemon, no log. One line, exit 1. */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 
 /** Every command that needs a worktree, with valid arguments. */
@@ -20,18 +20,16 @@ const REPO_COMMANDS: string[][] = [
 ];
 
 describe('cli refusals', () => {
-  let box: CliSandbox;
+  const box = CliSandbox.forSuite();
   let plain: string;
   let bare: string;
   let wt: string;
   before(() => {
-    box = new CliSandbox();
     plain = box.dir('plain');
     bare = box.dir('bare.git');
     box.git(bare, ['init', '-q', '--bare']);
     wt = box.repo('wt');
   });
-  after(() => box.cleanup());
 
   for (const args of REPO_COMMANDS) {
     test(`${args.join(' ')} outside a repository`, async () => {

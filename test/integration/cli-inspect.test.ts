@@ -2,20 +2,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { packageVersion } from '../../src/contract/index.js';
 import { assertOneLineError, CliSandbox, waitForOutput } from '../helpers/cli-sandbox.js';
-import { daemonStatus, gitDirOf, startDaemon, stopDaemon, waitFor } from '../helpers/git.js';
+import { daemonStatus, gitDirOf, startRealDaemon, stopDaemon } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('cli query / flush', () => {
-  let box: CliSandbox;
+  const box = CliSandbox.forSuite();
   let wt: string;
   before(async () => {
-    box = new CliSandbox();
     wt = box.repo('q');
-    await startDaemon(wt);
+    await startRealDaemon(wt);
   });
-  after(() => box.cleanup());
 
   /** A token as git gets one: from an answer (which pins it), not from the status snapshot. */
   const token = async () => {
@@ -65,15 +64,11 @@ describe('cli query / flush', () => {
 });
 
 describe('cli log', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   test('log prints the rotated file, then the current one; -n keeps the last lines', async () => {
     const wt = box.repo('log');
-    await startDaemon(wt);
+    await startRealDaemon(wt);
     await stopDaemon(wt);
     const file = path.join(gitDirOf(wt), 'fsmond', 'daemon.log');
     fs.writeFileSync(`${file}.1`, 'rotated line 1\nrotated line 2\n');
@@ -111,7 +106,7 @@ describe('cli log', () => {
   test('log -f shows what a real daemon writes', async () => {
     const wt = box.repo('follow-daemon');
     const child = box.spawn(['log', '-f'], wt);
-    await startDaemon(wt);
+    await startRealDaemon(wt);
     await waitForOutput(child, (o) => / info: watching \d+ directories/.test(o.stdout));
     await stopDaemon(wt);
     await waitForOutput(child, (o) => / info: shutting down: quit requested\n$/.test(o.stdout));
@@ -120,11 +115,7 @@ describe('cli log', () => {
 });
 
 describe('cli list', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   test('nothing enabled', async () => {
     const r = await box.run(['list'], box.dir('empty'));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 import { LAUNCHER, socketOf } from '../helpers/git.js';
 import { cannotRunAs } from '../helpers/lifecycle-ns.js';
@@ -28,13 +28,11 @@ function chownR(p: string, uid: number): void {
 }
 
 describe('a repository and its state dir of another user', { skip }, () => {
-  let box: CliSandbox;
+  const box = CliSandbox.forSuite();
   before(() => {
-    box = new CliSandbox();
     // git itself refuses a repository of another user unless told it is safe.
     box.git(box.root, ['config', '--global', 'safe.directory', '*']);
   });
-  after(() => box.cleanup());
 
   const asNobody = (args: string[], cwd: string) => box.runAs(NOBODY, args, cwd);
 

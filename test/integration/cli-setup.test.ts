@@ -1,17 +1,12 @@
 /** `enable` and `disable`, locally and globally, against real repositories and daemons. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import fs from 'node:fs';
+import { describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
-import { C_SHIM, daemonStatus, NODE_SHIM, stopDaemon } from '../helpers/git.js';
-
-const shim = (s: string) => s === C_SHIM || s === NODE_SHIM;
+import { daemonStatus, stopDaemon } from '../helpers/git.js';
 
 describe('cli enable / disable', () => {
-  let box: CliSandbox;
-  before(() => {
-    box = new CliSandbox();
-  });
-  after(() => box.cleanup());
+  const box = CliSandbox.forSuite();
 
   const local = (wt: string, key: string) => {
     try {
@@ -26,20 +21,21 @@ describe('cli enable / disable', () => {
     const r = await box.run(['enable'], wt);
     assert.equal(r.code, 0, r.stderr);
     const fsmonitor = local(wt, 'core.fsmonitor')!;
-    assert.ok(shim(fsmonitor), fsmonitor);
-    assert.deepEqual(r.lines.slice(0, 4), [
+    assert.ok(box.isHomeShim(fsmonitor), fsmonitor);
+    assert.deepEqual(r.lines.slice(0, 5), [
       `set core.fsmonitor=${fsmonitor} in local config (was unset)`,
       'set core.fsmonitorHookVersion=2 in local config (was unset)',
       'set core.untrackedCache=true in local config (was unset)',
       `recorded '${wt}' in global fsmond.worktree`,
+      box.shimLine(fsmonitor),
     ]);
     const s = await daemonStatus(wt);
     assert.ok(s?.watching, 'the daemon watches');
     assert.match(
-      r.lines[4]!,
+      r.lines[5]!,
       new RegExp(`^started daemon \\(pid ${s!.pid}\\), watching \\d+ directories$`),
     );
-    assert.equal(r.lines.length, 5);
+    assert.equal(r.lines.length, 6);
     // Not a terminal: no carriage returns or escape sequences, whatever progress was shown.
     assert.doesNotMatch(r.stderr, /[\r\x1b]/);
     assert.ok(box.globalConfig().includes(`fsmond.worktree=${wt}`));
@@ -61,6 +57,7 @@ describe('cli enable / disable', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.lines, [
       'already enabled in local config',
+      box.shimLine(local(wt, 'core.fsmonitor')!),
       `daemon already running (pid ${pid})`,
     ]);
     assert.equal(box.git(wt, ['config', '--local', '--list']), configBefore);
@@ -141,10 +138,13 @@ describe('cli enable / disable', () => {
       const recordedBefore = recorded();
       const r = await box.run(['enable', '--global'], dir);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.lines.length, 3);
+      assert.equal(r.lines.length, 4);
       assert.match(r.lines[0]!, /^set core\.fsmonitor=\S+ in global config \(was unset\)$/);
       assert.equal(r.lines[1], 'set core.fsmonitorHookVersion=2 in global config (was unset)');
       assert.equal(r.lines[2], 'set core.untrackedCache=true in global config (was unset)');
+      const fsmonitor = box.git(dir, ['config', '--global', 'core.fsmonitor']).trim();
+      assert.ok(box.isHomeShim(fsmonitor), fsmonitor);
+      assert.equal(r.lines[3], box.shimLine(fsmonitor));
       assert.match(r.stderr, /^note: not inside a worktree/m);
       const global = box.globalConfig();
       assert.ok(global.includes('core.fsmonitorhookversion=2'));
@@ -163,7 +163,7 @@ describe('cli enable / disable', () => {
 
       const again = await box.run(['enable', '--global'], dir);
       assert.equal(again.code, 0);
-      assert.deepEqual(again.lines, ['already enabled in global config']);
+      assert.deepEqual(again.lines, ['already enabled in global config', r.lines[3]]);
 
       const off = await box.run(['disable', '--global'], dir);
       assert.equal(off.code, 0, off.stderr);
@@ -197,5 +197,40 @@ describe('cli enable / disable', () => {
       assert.equal((await box.run(['disable', '--global'], wt)).code, 0);
       assert.ok(!box.globalConfig().some((l) => l.startsWith('core.')));
     });
+  });
+});
+
+describe('cli disable --all (before uninstalling)', () => {
+  const box = CliSandbox.forSuite();
+
+  test('undoes the global and every recorded local enable, stops every daemon, keeps the shims', async () => {
+    const a = box.repo('a');
+    const b = box.repo('b');
+    for (const wt of [a, b]) assert.equal((await box.run(['enable'], wt)).code, 0);
+    assert.equal((await box.run(['enable', '--global'], a)).code, 0);
+    const pids = [(await daemonStatus(a))!.pid, (await daemonStatus(b))!.pid];
+    const fsmonitor = box.git(a, ['config', '--local', 'core.fsmonitor']).trim();
+
+    const r = await box.run(['disable', '--all'], box.root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.ok(r.lines.includes('unset core.fsmonitor in global config'), r.stdout);
+    for (const wt of [a, b]) {
+      assert.ok(r.lines.includes(`unset core.fsmonitor in the local config of '${wt}'`), r.stdout);
+      assert.equal(box.git(wt, ['config', '--list']).includes('fsmonitor'), false, wt);
+    }
+    for (const pid of pids)
+      assert.ok(
+        r.lines.some((l) => l.includes(`(pid ${pid})`)),
+        r.stdout,
+      );
+    assert.equal(await daemonStatus(a), null);
+    assert.equal(await daemonStatus(b), null);
+    assert.deepEqual(
+      box.globalConfig().filter((l) => l.startsWith('fsmond.') || l.startsWith('core.')),
+      [],
+    );
+    assert.match(r.lines.at(-1)!, /^kept the shims in '.*shim-home'/);
+    assert.ok(fs.existsSync(fsmonitor), 'a repository enabled by hand still finds its hook');
   });
 });

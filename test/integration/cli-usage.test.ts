@@ -1,6 +1,6 @@
 /** Usage: help with examples and exit codes for every command, one-line usage errors (exit 2). */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { assertOneLineError, CliSandbox } from '../helpers/cli-sandbox.js';
 
 const COMMANDS = [
@@ -19,13 +19,11 @@ const COMMANDS = [
 ];
 
 describe('cli usage', () => {
-  let box: CliSandbox;
+  const box = CliSandbox.forSuite();
   let wt: string;
   before(() => {
-    box = new CliSandbox();
     wt = box.repo('wt');
   });
-  after(() => box.cleanup());
 
   test('--help of the program lists every command and the exit codes', async () => {
     const r = await box.run(['--help'], wt);

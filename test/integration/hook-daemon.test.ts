@@ -17,13 +17,13 @@ import {
   LAUNCHER,
   makeRepo,
   NODE_SHIM,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   stopDaemon,
-  tempDir,
-  waitFor,
 } from '../helpers/git.js';
 import { gitGuarded } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
 /** A start budget above gitGuarded's 30 s hang guard: waiting it out shows up as a hang. */
@@ -63,7 +63,7 @@ for (const [kind, shim] of [
       const env: NodeJS.ProcessEnv = { ...GIT_ENV };
       delete env.GIT_FSMOND_HOOK_TIMEOUT_MS; // the real first-byte limit is the point here
       const marker = path.join(gitDirOf(wt), 'fsmond', 'unresponsive');
-      const d = await startDaemon(wt);
+      const d = await startRealDaemon(wt);
       try {
         await statusRight(wt, env, 'warm');
         d.kill('SIGSTOP');
@@ -93,7 +93,7 @@ for (const [kind, shim] of [
 
     test('refusing before it listens (no git on its PATH): / at once, recorded, not started again', async () => {
       const wt = makeRepo({ shim });
-      const launcher = launcherWith(tempDir(), 'PATH=/nonexistent');
+      const launcher = launcherWith(scratchDir(), 'PATH=/nonexistent');
       const env = {
         ...GIT_ENV,
         GIT_FSMOND_LAUNCHER: launcher.path,
@@ -110,10 +110,10 @@ for (const [kind, shim] of [
 
     test('a worktree path that is not UTF-8: recorded by the shim, not started again', () => {
       // Node takes argv and paths as UTF-8, so the daemon cannot even find such a worktree.
-      const parent = tempDir();
+      const parent = scratchDir();
       const root = Buffer.concat([Buffer.from(`${parent}/repo-`), Buffer.from([0xff])]);
       fs.mkdirSync(root);
-      const launcher = launcherWith(tempDir(), '');
+      const launcher = launcherWith(scratchDir(), '');
       const env = { ...GIT_ENV, P: parent, GIT_FSMOND_LAUNCHER: launcher.path };
       const inRoot = (cmd: string) =>
         execFileSync('sh', ['-c', `cd "$(printf '%s/repo-\\377' "$P")" && ${cmd}`], {
@@ -139,7 +139,7 @@ for (const [kind, shim] of [
 
     test("the start pipe reaches neither the daemon's git calls nor their environment", async () => {
       const wt = makeRepo({ shim });
-      const dir = tempDir();
+      const dir = scratchDir();
       const log = path.join(dir, 'git-calls');
       fs.mkdirSync(path.join(dir, 'bin'));
       fs.writeFileSync(

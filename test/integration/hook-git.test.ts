@@ -13,15 +13,15 @@ import { type ChildOutput, outputOf } from '../helpers/child-output.js';
 import {
   killDaemons,
   type Launcher,
-  makeRepo,
+  makeLayoutRepo,
   requests,
   type Shim,
   shimEnv,
   shims,
   starts,
-  tmpDir,
   writeLauncher,
 } from '../helpers/hook-harness.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 function git(
   shim: Shim,
@@ -46,17 +46,16 @@ for (const shim of shims()) {
     let launcher: Launcher | undefined;
 
     before(() => {
-      base = tmpDir(`git-${shim.name}`);
+      base = scratchDir(`fsmond-git-${shim.name}-`);
     });
     after(() => {
       if (launcher) killDaemons(launcher);
-      if (base) fs.rmSync(base, { recursive: true, force: true });
     });
 
     it('git applies the answers and rescans on the unavailable one', {
       timeout: 120_000,
     }, async () => {
-      const repo = makeRepo(base, { git: true });
+      const repo = makeLayoutRepo(base, { git: true });
       const l = writeLauncher(base, { paths: [] });
       launcher = l;
       const env = shimEnv(repo, {

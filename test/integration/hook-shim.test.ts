@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import * as gitHelpers from '../helpers/git.js';
 import type { FixtureConfig } from '../helpers/hook-fixture-daemon.js';
 import {
   type Launcher,
   type Layout,
-  makeRepo,
+  makeLayoutRepo,
   pkt,
   type Repo,
   requests,
@@ -21,12 +22,11 @@ import {
   SOCK_NAME,
   shimEnv,
   shims,
-  sleep,
-  startDaemon,
+  startFixtureDaemon,
   UNAVAILABLE,
-  waitFor,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const T = { timeout: 120_000 };
 
@@ -34,6 +34,15 @@ function assertClean(r: ShimResult): void {
   assert.equal(r.signal, null, 'shim killed (hang guard)');
   assert.equal(r.status, 0);
   assert.equal(r.stderr, '');
+}
+
+/** The 12-byte header of a version-2 index with `entries` entries (all the shims read). */
+function indexHeader(entries: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.write('DIRC', 0, 'latin1');
+  b.writeUInt32BE(2, 4);
+  b.writeUInt32BE(entries, 8);
+  return b;
 }
 
 function assertUnavailable(r: ShimResult): void {
@@ -54,7 +63,7 @@ for (const shim of shims()) {
       repoOpts: { layout?: Layout; deep?: boolean } = {},
     ): Promise<{ repo: Repo; launcher: Launcher; pid: number; shimEnv: NodeJS.ProcessEnv }> {
       const { repo, launcher } = scratch.repoWithLauncher(cfg, repoOpts);
-      const pid = await startDaemon(repo, launcher);
+      const pid = await startFixtureDaemon(repo, launcher);
       return {
         repo,
         launcher,
@@ -68,7 +77,7 @@ for (const shim of shims()) {
       T,
       async () => {
         const dir = scratch.dir();
-        const repo = makeRepo(dir);
+        const repo = makeLayoutRepo(dir);
         const env = shimEnv(repo, { GIT_FSMOND_LAUNCHER: path.join(dir, 'missing') });
         for (const args of [['1', '1795309862544534335'], ['1', ''], ['3', 'x'], ['02', 'x'], []]) {
           const r = await run(shim, args, { cwd: repo.root, env });
@@ -117,10 +126,54 @@ for (const shim of shims()) {
       assert.equal(r2.text, `builtin:fix.${pid}:2\0`);
     });
 
+    it(
+      'a small repository gets / at once, the daemon unasked, until its index grows',
+      T,
+      async () => {
+        const { repo, launcher, pid, shimEnv: env } = await setup({ paths: [] });
+        fs.mkdirSync(path.join(repo.gitdir, 'fsmond'), { recursive: true });
+        const marker = path.join(repo.gitdir, 'fsmond', 'small-repo');
+        const index = path.join(repo.gitdir, 'index');
+        const withEntries = (n: number) => fs.writeFileSync(index, indexHeader(n));
+        const ask = (extra: NodeJS.ProcessEnv = {}) =>
+          run(shim, ['2', 'tok'], { cwd: repo.root, env: { ...env, ...extra } });
+        fs.writeFileSync(marker, '3\n');
+        withEntries(2);
+        assertUnavailable(await ask());
+        assert.equal(requests(launcher).length, 0, 'the daemon was asked');
+        // Each of these makes the shim ask: one more request every time.
+        const asked: Array<[string, () => void, NodeJS.ProcessEnv?]> = [
+          ['the index grew to the limit', () => withEntries(3)],
+          ['another index file', () => withEntries(2), { GIT_INDEX_FILE: index }],
+          ['no index', () => fs.rmSync(index)],
+          ['not an index', () => fs.writeFileSync(index, 'DIRX\0\0\0\x02\0\0\0\x01')],
+          [
+            'limit 0',
+            () => {
+              withEntries(1);
+              fs.writeFileSync(marker, '0\n');
+            },
+          ],
+          ['no number', () => fs.writeFileSync(marker, 'small\n')],
+          ['no marker', () => fs.rmSync(marker)],
+        ];
+        for (const [i, [why, arrange, extra]] of asked.entries()) {
+          arrange();
+          const r = await ask(extra);
+          assertClean(r);
+          assert.equal(r.text, `builtin:fix.${pid}:${i + 1}\0`, why);
+          assert.equal(requests(launcher).length, i + 1, why);
+        }
+      },
+    );
+
     it('copies a multi-megabyte answer whole', T, async () => {
       const paths = Array.from({ length: 200_000 }, (_, i) => `dir${i % 97}/file-${i}.txt`);
       const { repo, pid, shimEnv: env } = await setup({ paths });
-      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env });
+      // Building 4 MB takes the stand-in more than the 900 ms first-byte limit on a loaded
+      // machine; the limit has its own tests, this one is about copying.
+      const patient = { ...env, GIT_FSMOND_HOOK_TIMEOUT_MS: '20000' };
+      const r = await run(shim, ['2', 'tok'], { cwd: repo.root, env: patient });
       assertClean(r);
       const expected = `builtin:fix.${pid}:1\0${paths.map((p) => `${p}\0`).join('')}`;
       assert.ok(r.stdout.length > 4_000_000, `only ${r.stdout.length} bytes`);
@@ -343,5 +396,50 @@ for (const shim of shims()) {
         }
       });
     });
+  });
+}
+
+/**
+ * fsmond.smallRepoEntries end to end: the real daemon leaves the limit for the shims at
+ * start, real git then gets `/` (and matches the oracle) without a query reaching the daemon,
+ * and once `git add` takes the index to the limit the daemon is asked again and answers
+ * incrementally.
+ */
+for (const [kind, shimPath] of [
+  ['C', gitHelpers.C_SHIM],
+  ['Node', gitHelpers.NODE_SHIM],
+] as const) {
+  const skip = fs.existsSync(shimPath) ? false : `no ${kind} shim at ${shimPath}`;
+  it(`${kind} shim, real daemon: a small repository is rescanned by git until it grows`, {
+    ...T,
+    skip,
+  }, async () => {
+    const { git, daemonStatus, statusOracle, statusWithMonitor, stopDaemon } = gitHelpers;
+    const wt = gitHelpers.makeRepo({ shim: shimPath }); // 3 files
+    git(wt, ['config', 'fsmond.smallRepoEntries', '5']);
+    try {
+      await gitHelpers.startRealDaemon(wt);
+      const marker = path.join(gitHelpers.gitDirOf(wt), 'fsmond', 'small-repo');
+      assert.equal(fs.readFileSync(marker, 'utf8'), '5\n');
+      const queries = (await daemonStatus(wt))?.queries;
+      fs.writeFileSync(path.join(wt, 'new.txt'), 'new\n');
+      fs.appendFileSync(path.join(wt, 'README.md'), 'more\n');
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      assert.equal((await daemonStatus(wt))?.queries, queries, 'a small repository asked');
+
+      fs.writeFileSync(path.join(wt, 'b.txt'), 'b\n');
+      git(wt, ['add', 'new.txt', 'b.txt']); // 5 entries: at the limit
+      statusWithMonitor(wt); // asks with the shim's token: `/` once, then a real token
+      fs.appendFileSync(path.join(wt, 'src/a.txt'), 'edit\n');
+      const before = await daemonStatus(wt);
+      assert.equal(statusWithMonitor(wt), statusOracle(wt));
+      const after = await daemonStatus(wt);
+      assert.ok(before && after, 'the daemon answers');
+      assert.ok(after.queries > (queries ?? 0), 'the grown repository never asked');
+      assert.equal(after.trivialAnswers, before.trivialAnswers, 'the answer was incremental');
+    } finally {
+      await stopDaemon(wt);
+    }
   });
 }

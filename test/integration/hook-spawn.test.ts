@@ -14,7 +14,7 @@ import {
   killDaemons,
   type Launcher,
   type Layout,
-  makeRepo,
+  makeLayoutRepo,
   type Repo,
   requests,
   runShim as run,
@@ -23,16 +23,16 @@ import {
   shimEnv,
   shims,
   socketLive,
-  startDaemon,
+  startFixtureDaemon,
   starts,
   UNAVAILABLE,
-  waitFor,
   waitGone,
   writeLauncher,
   writeScript,
 } from '../helpers/hook-harness.js';
 import { HookScratch } from '../helpers/hook-scratch.js';
 import { cannotRunAs } from '../helpers/lifecycle-ns.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T = { timeout: 120_000 };
 /** A generous start budget, so that a loaded 2-core machine cannot make these tests flaky. */
@@ -142,7 +142,7 @@ for (const shim of shims()) {
 
     it('stale socket left by a SIGKILLed daemon: restarts at once', T, async () => {
       const { repo, launcher, env } = setup({ paths: ['c'] });
-      const first = await startDaemon(repo, launcher);
+      const first = await startFixtureDaemon(repo, launcher);
       process.kill(first, 'SIGKILL');
       await waitGone(first);
       assert.ok(fs.statSync(path.join(repo.gitdir, SOCK_NAME)).isSocket(), 'socket file gone');
@@ -302,7 +302,7 @@ for (const shim of shims()) {
 
       it("a daemon already serving another user's git dir is still asked", T, async () => {
         const { repo, launcher, env } = setup({ paths: ['served'] });
-        const pid = await startDaemon(repo, launcher);
+        const pid = await startFixtureDaemon(repo, launcher);
         fs.chownSync(repo.gitdir, NOBODY, NOBODY);
         assertAnswerFrom(await run(shim, ['2', 'tok'], { cwd: repo.root, env }), pid, 'served\0');
       });
@@ -330,7 +330,7 @@ for (const shim of shims()) {
         fs.chmodSync(top, 0o755);
         const launcher = writeLauncher(top, { paths: ['mine'] });
         try {
-          const repo = makeRepo(top);
+          const repo = makeLayoutRepo(top);
           const state = path.join(repo.gitdir, 'fsmond');
           fs.mkdirSync(state, { mode: 0o700 });
           spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, top]);

@@ -5,7 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { IpcClientError, sendRequest, socketState, startServer } from '../../src/ipc/index.js';
-import { makeDeadSocket, reversed, startFixture, tmpDir, waitFor } from '../helpers/ipc-util.js';
+import { makeDeadSocket, reversed, startFixtureServer } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const fails = (code: IpcClientError['code'], message?: RegExp) => (err: unknown) => {
   assert.ok(err instanceof IpcClientError, `IpcClientError, got ${String(err)}`);
@@ -38,7 +40,7 @@ async function rawServer(
 }
 
 test('socketState reports each of the four states', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const file = path.join(dir, 'file');
   fs.writeFileSync(file, 'x');
   assert.equal(await socketState(path.join(dir, 'missing')), 'not-found');
@@ -66,12 +68,12 @@ test('socketState reports each of the four states', async (t) => {
   fs.symlinkSync(live, link);
   assert.equal(await socketState(link), 'invalid');
   // The probe is a ping: it never reaches the handler.
-  await waitFor(() => server.connections() === 0, 'probe connections closed');
+  await waitFor('probe connections closed', () => server.connections() === 0);
   assert.equal(requests, 0);
 });
 
 test('sendRequest error codes: not-found, not-listening', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   await assert.rejects(
     sendRequest(path.join(dir, 'missing'), Buffer.from('x')),
     fails('not-found'),
@@ -82,7 +84,7 @@ test('sendRequest error codes: not-found, not-listening', async (t) => {
 });
 
 test('sendRequest error codes: timeout, protocol, closed', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const silent = path.join(dir, 'silent.ipc');
   await rawServer(t, silent, () => {});
   await assert.rejects(sendRequest(silent, Buffer.from('x'), { timeoutMs: 200 }), fails('timeout'));
@@ -101,7 +103,7 @@ test('sendRequest error codes: timeout, protocol, closed', async (t) => {
 });
 
 test('a request over the server limit ends as closed, and the server keeps serving', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   const server = await startServer({
     socketPath: sock,
     maxRequestBytes: 1024,
@@ -113,11 +115,11 @@ test('a request over the server limit ends as closed, and the server keeps servi
 });
 
 test('a full backlog (EAGAIN) is retried for busyRetryMs, then reported as a busy timeout', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   const unblock = path.join(dir, 'unblock');
   // The fixture stops running its event loop after `ready`, so connections pile up.
-  await startFixture(t, sock, [`--block-until=${unblock}`]);
+  await startFixtureServer(t, sock, [`--block-until=${unblock}`]);
   const fillers: net.Socket[] = [];
   t.after(() => {
     for (const c of fillers) c.destroy();

@@ -15,14 +15,9 @@ import {
   socketState,
   startServer,
 } from '../../src/ipc/index.js';
-import {
-  makeDeadSocket,
-  spawnFixture,
-  startFixture,
-  tmpDir,
-  waitFor,
-  withDeadline,
-} from '../helpers/ipc-util.js';
+import { makeDeadSocket, spawnFixture, startFixtureServer } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor, withHangGuard } from '../helpers/wait.js';
 
 const answer = (text: string) => async (): Promise<Reply> => ({ payload: [Buffer.from(text)] });
 
@@ -38,13 +33,13 @@ const identity = (p: string) => {
 };
 
 test('a live socket owned by another process is never taken over', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
-  const first = await startFixture(t, sock);
+  const first = await startFixtureServer(t, sock);
   const before = identity(sock);
 
   const second = spawnFixture(sock);
-  assert.equal(await withDeadline(second.exited, 'second server exit'), 3);
+  assert.equal(await withHangGuard('second server exit', second.exited), 3);
   assert.match(second.stderr(), /socket '.*s\.ipc' is already in use by a live server/);
 
   await assert.rejects(
@@ -60,11 +55,11 @@ test('a live socket owned by another process is never taken over', async (t) => 
 });
 
 test('the socket of a server killed with SIGKILL is reclaimed at once', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
-  const killed = await startFixture(t, sock);
+  const killed = await startFixtureServer(t, sock);
   killed.child.kill('SIGKILL');
-  assert.equal(await withDeadline(killed.exited, 'killed fixture exit'), 'SIGKILL');
+  assert.equal(await withHangGuard('killed fixture exit', killed.exited), 'SIGKILL');
   assert.ok(fs.lstatSync(sock).isSocket(), 'dead socket left behind');
   assert.equal(await socketState(sock), 'not-listening');
   await assert.rejects(
@@ -78,14 +73,14 @@ test('the socket of a server killed with SIGKILL is reclaimed at once', async (t
 });
 
 test('a server in another process notices its socket was replaced, exits, and spares the new one', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
-  const first = await startFixture(t, sock); // default stolenCheckMs (500)
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
+  const first = await startFixtureServer(t, sock); // default stolenCheckMs (500)
   fs.unlinkSync(sock);
   const second = await serve(t, { socketPath: sock, handler: answer('second') });
   const secondId = identity(sock);
 
   // The fixture exits 4 from onStolen after close(); the guard is only against hangs.
-  assert.equal(await withDeadline(first.exited, 'first server noticing the theft'), 4);
+  assert.equal(await withHangGuard('first server noticing the theft', first.exited), 4);
   assert.match(first.stdout(), /stolen/);
   assert.equal(identity(sock), secondId, 'the new socket survived the old server closing');
   assert.equal(await socketState(sock), 'listening');
@@ -94,7 +89,7 @@ test('a server in another process notices its socket was replaced, exits, and sp
 });
 
 test('in-process theft: onStolen once, stolen is set, close() leaves the new owner alone', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   let calls = 0;
   const first = await serve(t, {
     socketPath: sock,
@@ -104,7 +99,7 @@ test('in-process theft: onStolen once, stolen is set, close() leaves the new own
   });
   fs.unlinkSync(sock);
   const second = await serve(t, { socketPath: sock, handler: answer('second') });
-  await waitFor(() => first.stolen, 'theft noticed');
+  await waitFor('theft noticed', () => first.stolen);
   await sleep(200); // many more check periods: onStolen must not run again
   assert.equal(calls, 1);
   await first.close();
@@ -114,7 +109,7 @@ test('in-process theft: onStolen once, stolen is set, close() leaves the new own
 });
 
 test('a socket path turned into a regular file counts as stolen, and the file is kept', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   let calls = 0;
   const server = await serve(t, {
     socketPath: sock,
@@ -124,14 +119,14 @@ test('a socket path turned into a regular file counts as stolen, and the file is
   });
   fs.unlinkSync(sock);
   fs.writeFileSync(sock, 'user data');
-  await waitFor(() => server.stolen, 'theft noticed');
+  await waitFor('theft noticed', () => server.stolen);
   await server.close();
   assert.equal(calls, 1);
   assert.equal(fs.readFileSync(sock, 'utf8'), 'user data');
 });
 
 test('a symlink at the socket path is refused and left alone', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   const target = path.join(dir, 'target');
   fs.writeFileSync(target, 'precious');
@@ -152,7 +147,7 @@ test('a symlink at the socket path is refused and left alone', async (t) => {
 });
 
 test('a symlink at the lock path is refused and its target is not created', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   const target = path.join(dir, 'created-through-link');
   fs.symlinkSync(target, `${sock}.lock`);
@@ -166,7 +161,7 @@ test('a symlink at the lock path is refused and its target is not created', asyn
 });
 
 test('a regular file or a directory at the socket path is not deleted', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   fs.writeFileSync(sock, 'user file');
   await assert.rejects(
@@ -183,12 +178,12 @@ test('a regular file or a directory at the socket path is not deleted', async (t
 });
 
 test('a missing directory is a SocketPathError', async (t) => {
-  const sock = path.join(tmpDir(t), 'no', 'such', 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 'no', 'such', 's.ipc');
   await assert.rejects(startServer({ socketPath: sock, handler: answer('x') }), SocketPathError);
 });
 
 test('a held lock makes a second starter give up without touching anything', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   await makeDeadSocket(sock);
   const before = identity(sock);
@@ -202,7 +197,7 @@ test('a held lock makes a second starter give up without touching anything', asy
 });
 
 test('a stale lock (old, owner dead) is taken over', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   const dead = spawnSync(process.execPath, ['-e', '']).pid!;
   fs.writeFileSync(`${sock}.lock`, `${dead}\n`);
   const old = new Date(Date.now() - 10_000);
@@ -213,7 +208,7 @@ test('a stale lock (old, owner dead) is taken over', async (t) => {
 });
 
 test('a very old lock is stale even if its pid is alive (pid reuse after a reboot)', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   fs.writeFileSync(`${sock}.lock`, `${process.pid}\n`);
   const old = new Date(Date.now() - 600_000);
   fs.utimesSync(`${sock}.lock`, old, old);

@@ -4,11 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { peerCredentials } from '../../src/ipc/index.js';
-import { tmpDir } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('both ends of a Unix socket learn the other process from the kernel', async (t) => {
   if (process.platform !== 'linux') return t.skip('SO_PEERCRED is Linux only');
-  const sock = path.join(tmpDir(t), 's');
+  const sock = path.join(scratchDir('fsmond-', t), 's');
   const seen = new Promise<ReturnType<typeof peerCredentials>>((resolve) => {
     const srv = net.createServer((c) => {
       resolve(peerCredentials(c));

@@ -11,15 +11,9 @@ import {
   startServer,
 } from '../../src/ipc/index.js';
 import { writeMessage } from '../../src/ipc/write-message.js';
-import {
-  pattern,
-  rawExchange,
-  reversed,
-  startFixture,
-  tmpDir,
-  waitFor,
-  withDeadline,
-} from '../helpers/ipc-util.js';
+import { pattern, rawExchange, reversed, startFixtureServer } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor, withHangGuard } from '../helpers/wait.js';
 
 const BIG_RESPONSE = pattern(8 * 1024 * 1024, 3);
 
@@ -39,7 +33,7 @@ interface Harness {
 }
 
 async function harness(t: TestContext): Promise<Harness> {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   const logs: Harness['logs'] = [];
   const server = await startServer({
     socketPath: sock,
@@ -100,7 +94,7 @@ test('a ping (connect, then close) is quiet: nothing logged above debug', async 
       c.on('close', () => resolve());
     });
   }
-  await waitFor(() => h.server.connections() === 0, 'ping connections closed');
+  await waitFor('ping connections closed', () => h.server.connections() === 0);
   const fromPings = h.logs.slice(before);
   assert.ok(fromPings.length >= 5, 'the server did see the pings');
   assert.deepEqual(
@@ -113,17 +107,17 @@ test('a ping (connect, then close) is quiet: nothing logged above debug', async 
 test('a client that leaves before reading a large answer (EPIPE) does not hurt anyone', async (t) => {
   const h = await harness(t);
   for (let i = 0; i < 3; i++) {
-    await withDeadline(
+    await withHangGuard(
+      'rude client',
       new Promise<void>((resolve, reject) => {
         const c = net.connect({ path: h.sock }, () => c.write('0007big0000'));
         c.once('data', () => c.destroy()); // the answer started: hang up mid-way
         c.on('error', reject);
         c.on('close', () => resolve());
       }),
-      'rude client',
     );
   }
-  await waitFor(() => h.server.connections() === 0, 'server dropped the rude connections');
+  await waitFor('server dropped the rude connections', () => h.server.connections() === 0);
   assert.ok(
     h.logs.some((l) => /went away|EPIPE|ECONNRESET/.test(l.msg)),
     'the write did fail',
@@ -149,7 +143,7 @@ test('0004 ends a request as git reads it; bytes after the end are ignored', asy
 });
 
 test('close() waits for a request in progress, then removes the socket', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   let release!: () => void;
   const gate = new Promise<void>((resolve) => {
     release = resolve;
@@ -165,30 +159,30 @@ test('close() waits for a request in progress, then removes the socket', async (
   });
   t.after(() => server.close());
   const pending = sendRequest(sock, Buffer.from('slow'));
-  await waitFor(() => entered, 'handler entered');
+  await waitFor('handler entered', () => entered);
   const idle = net.connect({ path: sock }); // connected but silent: dropped at close
   idle.on('error', () => {});
   const closing = server.close();
   release();
   assert.equal((await pending).toString(), 'wols');
-  await withDeadline(closing, 'close');
+  await withHangGuard('close', closing);
   await assert.rejects(sendRequest(sock, Buffer.from('late')), { code: 'not-found' });
 });
 
 test('the fixture process survives garbage and rude clients', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
-  const fx = await startFixture(t, sock, ['--request-timeout=300']);
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
+  const fx = await startFixtureServer(t, sock, ['--request-timeout=300']);
   await dropped(sock, 'zzzz');
   await dropped(sock, '0002');
   await dropped(sock, '0010abc');
-  await withDeadline(
+  await withHangGuard(
+    'rude client',
     new Promise<void>((resolve) => {
       const c = net.connect({ path: sock }, () => c.write('000fbig:80000000000'));
       c.once('data', () => c.destroy());
       c.on('error', () => {});
       c.on('close', () => resolve());
     }),
-    'rude client',
   );
   const request = Buffer.from('still there?');
   assert.ok((await sendRequest(sock, request)).equals(reversed(request)));
@@ -197,7 +191,7 @@ test('the fixture process survives garbage and rude clients', async (t) => {
 });
 
 test('a client that never reads a large response is dropped at the deadline, not twice it', async (t) => {
-  const sock = path.join(tmpDir(t), 'w.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 'w.ipc');
   const deadlineMs = 1500;
   const outcome = new Promise<{ delivered: boolean; ms: number }>((resolve) => {
     const srv = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -214,7 +208,9 @@ test('a client that never reads a large response is dropped at the deadline, not
   const client = net.connect(sock);
   client.pause(); // never reads
   t.after(() => client.destroy());
-  const { delivered, ms } = await withDeadline(outcome, 'the writer to give up', 10_000);
+  const { delivered, ms } = await withHangGuard('the writer to give up', outcome, {
+    timeoutMs: 10_000,
+  });
   assert.equal(delivered, false);
   assert.ok(ms >= deadlineMs - 50 && ms < deadlineMs * 1.5, `dropped after ${Math.round(ms)} ms`);
 });

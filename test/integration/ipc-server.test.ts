@@ -11,15 +11,9 @@ import {
   socketState,
   startServer,
 } from '../../src/ipc/index.js';
-import {
-  deepDir,
-  pattern,
-  reversed,
-  startFixture,
-  tmpDir,
-  waitFor,
-  withDeadline,
-} from '../helpers/ipc-util.js';
+import { deepDir, pattern, reversed, startFixtureServer } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor, withHangGuard } from '../helpers/wait.js';
 
 const echo = async (request: Buffer): Promise<Reply> => ({ payload: [reversed(request)] });
 
@@ -30,8 +24,8 @@ async function serve(t: TestContext, opts: Parameters<typeof startServer>[0]): P
 }
 
 test('50 concurrent clients x 20 requests each, served by another process, all answered right', async (t) => {
-  const sock = path.join(tmpDir(t), 'fsmonitor--daemon.ipc');
-  await startFixture(t, sock);
+  const sock = path.join(scratchDir('fsmond-', t), 'fsmonitor--daemon.ipc');
+  await startFixtureServer(t, sock);
   const clients = Array.from({ length: 50 }, async (_, c) => {
     for (let r = 0; r < 20; r++) {
       const request = Buffer.concat([
@@ -46,7 +40,7 @@ test('50 concurrent clients x 20 requests each, served by another process, all a
 });
 
 test('multi-megabyte request and response cross packet boundaries intact', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   const big = pattern(6 * 1024 * 1024 + 17, 11);
   await serve(t, {
     socketPath: sock,
@@ -70,7 +64,7 @@ test('multi-megabyte request and response cross packet boundaries intact', async
 });
 
 test('quit: an empty answer, then afterSend closes the server and the socket is gone', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   let closed: Promise<void> | undefined;
   let delivered: boolean | undefined;
@@ -89,25 +83,25 @@ test('quit: an empty answer, then afterSend closes the server and the socket is 
   });
   const answer = await sendRequest(sock, Buffer.from('quit'));
   assert.equal(answer.length, 0);
-  await waitFor(() => closed !== undefined, 'afterSend');
+  await waitFor('afterSend', () => closed !== undefined);
   assert.equal(delivered, true);
-  await withDeadline(closed!, 'close()');
+  await withHangGuard('close()', closed!);
   assert.equal(fs.existsSync(sock), false, 'socket file removed when close() resolves');
   assert.deepEqual(fs.readdirSync(dir), [], 'no lock or temporary file left');
   assert.equal(await socketState(sock), 'not-found');
 });
 
 test('quit in another process: the answer arrives, the process exits 0, the socket is gone', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
-  const fx = await startFixture(t, sock);
+  const fx = await startFixtureServer(t, sock);
   assert.equal((await sendRequest(sock, Buffer.from('quit'))).length, 0);
-  assert.equal(await withDeadline(fx.exited, 'fixture exit'), 0);
+  assert.equal(await withHangGuard('fixture exit', fx.exited), 0);
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
 test('socket is mode 0600 and nothing else is left next to it', async (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const sock = path.join(dir, 's.ipc');
   const old = process.umask(0o000); // the most permissive umask must not leak into the socket
   try {
@@ -123,7 +117,7 @@ test('socket is mode 0600 and nothing else is left next to it', async (t) => {
 });
 
 test('requests containing NUL bytes reach the handler unchanged', async (t) => {
-  const sock = path.join(tmpDir(t), 's.ipc');
+  const sock = path.join(scratchDir('fsmond-', t), 's.ipc');
   const seen: Buffer[] = [];
   await serve(t, {
     socketPath: sock,
@@ -138,14 +132,14 @@ test('requests containing NUL bytes reach the handler unchanged', async (t) => {
 });
 
 test('a socket path longer than sun_path works for server and client, at the right place', async (t) => {
-  const base = tmpDir(t);
+  const base = scratchDir('fsmond-', t);
   const dir = deepDir(base, 250);
   const sock = path.join(dir, 'fsmonitor--daemon.ipc');
   assert.ok(Buffer.byteLength(sock) > 200);
   const cwd = process.cwd();
 
   // Server in another process, client here.
-  const fx = await startFixture(t, sock);
+  const fx = await startFixtureServer(t, sock);
   assert.ok(fs.lstatSync(sock).isSocket(), 'socket at the full path');
   assert.equal(await socketState(sock), 'listening');
   const request = Buffer.from('deep request');
@@ -162,7 +156,7 @@ test('a socket path longer than sun_path works for server and client, at the rig
   assert.deepEqual(sockets, [sock]);
 
   assert.equal((await sendRequest(sock, Buffer.from('quit'))).length, 0);
-  assert.equal(await withDeadline(fx.exited, 'fixture exit'), 0);
+  assert.equal(await withHangGuard('fixture exit', fx.exited), 0);
   assert.equal(fs.existsSync(sock), false, 'removed at the full path on exit');
 
   // Server here too: start, serve, close.

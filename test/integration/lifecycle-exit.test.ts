@@ -26,11 +26,12 @@ import {
   readLog,
   trackForCleanup,
 } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const track = trackForCleanup();
 
 async function setup(opts: { foreground?: boolean } = {}) {
-  const parent = track.tempDir('fsmond-exit-');
+  const parent = scratchDir('fsmond-exit-');
   const wt = makeRepo({ parent });
   const d = await track.serve(wt, opts);
   statusWithMonitor(wt);
@@ -138,7 +139,7 @@ describe('the daemon exits, logs why and removes only its own files', () => {
   });
 
   test("a linked worktree's git dir removed", async (t) => {
-    const parent = track.tempDir('fsmond-exit-');
+    const parent = scratchDir('fsmond-exit-');
     const main = makeRepo({ parent });
     const linked = path.join(parent, 'linked');
     // Without the monitor: with it, git would start a daemon for the new worktree itself.

@@ -20,20 +20,14 @@ import {
   makeRepo,
   NODE_SHIM,
   socketOf,
+  statusAt,
   statusOracle,
   testShim,
-  waitFor,
 } from '../helpers/git.js';
 import { type FuseMount, mountBindfs } from '../helpers/lifecycle-fuse.js';
-import {
-  alive,
-  gitGuarded,
-  mode,
-  readLog,
-  reap,
-  statusAt,
-  Tracked,
-} from '../helpers/lifecycle-util.js';
+import { alive, gitGuarded, mode, readLog, reap, Tracked } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
 // Not trackForCleanup(): the FUSE mount must go before the dirs that hold it are removed.
@@ -45,10 +39,9 @@ after(async () => {
   for (const d of track.daemons) await reap(d);
   for (const sock of relocated) await quit(sock);
   fuse?.unmount();
-  for (const d of track.dirs) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
 });
 
-const scratch = () => track.tempDir('fsmond-refuse-');
+const scratch = () => scratchDir('fsmond-refuse-');
 
 async function quit(sock: string): Promise<void> {
   const s = await statusAt(sock);

@@ -12,26 +12,21 @@ import {
   gitDirOf,
   makeRepo,
   socketOf,
+  statusAt,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  waitFor,
 } from '../helpers/git.js';
-import {
-  alive,
-  makeBigRepo,
-  query,
-  readLog,
-  statusAt,
-  trackForCleanup,
-} from '../helpers/lifecycle-util.js';
+import { alive, query, readLog, trackForCleanup } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
 const track = trackForCleanup();
 
 async function setup(files?: Record<string, string>) {
-  const parent = track.tempDir('fsmond-resync-');
-  const wt = files ? makeBigRepo(parent, files) : makeRepo({ parent });
+  const parent = scratchDir('fsmond-resync-');
+  const wt = makeRepo({ parent, files });
   const d = await track.serve(wt, { ms: 120_000 });
   statusWithMonitor(wt);
   return { parent, wt, sock: socketOf(wt), d };
@@ -74,7 +69,7 @@ describe('the daemon resyncs instead of exiting', () => {
         const s = await statusAt(sock);
         return num(s?.rescans) > num(before.rescans) && s?.watching === true;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; ${procState(d.pid)}; log:\n${readLog(gitDirOf(wt))}`);
     });
@@ -100,10 +95,15 @@ describe('the daemon resyncs instead of exiting', () => {
     git(wt, ['add', '-A']);
     git(wt, ['commit', '-qm', 'trash']);
     statusWithMonitor(wt);
+    const watched = (await statusAt(sock))!.watchedDirectories;
     fs.renameSync(path.join(wt, 'trash'), path.join(parent, 'trash'));
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
-    // Past the moment git 2.55 gives up on the missing IN_MOVED_TO (1-2 s).
-    await new Promise((r) => setTimeout(r, 2500));
+    // Past the moment git 2.55 gives up on the missing IN_MOVED_TO (1-2 s): the daemon's own
+    // hold has run out once it dropped the moved-out watches, rather than a fixed sleep.
+    await waitFor(
+      'the moved-out watches to be dropped',
+      async () => (await statusAt(sock))?.watchedDirectories !== watched,
+    );
     const t = (await query(sock, '0')).token;
     fs.writeFileSync(path.join(parent, 'trash/sub/f'), 'edited outside\n');
     fs.writeFileSync(path.join(wt, 'README.md'), 'still watched\n');

@@ -19,11 +19,11 @@ import {
   LAUNCHER,
   makeRepo,
   socketOf,
+  statusAt,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
   testShim,
-  waitFor,
 } from '../helpers/git.js';
 import {
   alive,
@@ -32,14 +32,15 @@ import {
   mode,
   query,
   readLog,
-  statusAt,
   trackForCleanup,
 } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const track = trackForCleanup();
 
 function repo() {
-  const parent = track.tempDir('fsmond-sec-');
+  const parent = scratchDir('fsmond-sec-');
   const wt = makeRepo({ parent });
   return { parent, wt, gitDir: gitDirOf(wt), sock: socketOf(wt) };
 }

@@ -11,17 +11,17 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  makeRepo,
+  makeLayoutRepo,
   pkt,
   type Repo,
   runShim,
   type ShimResult,
   shimEnv,
   shims,
-  tmpDir,
   UNAVAILABLE,
   writeScript,
 } from '../helpers/hook-harness.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const T = { timeout: 60_000 };
 /** A launcher body that refuses as the real daemon does: it writes the file and exits. */
@@ -68,18 +68,17 @@ for (const shim of shims()) {
     let n = 0;
     const servers: net.Server[] = [];
     before(() => {
-      base = tmpDir(`lc-shim-${shim.name}`);
+      base = scratchDir(`fsmond-lc-shim-${shim.name}-`);
     });
     after(() => {
       for (const s of servers) s.close();
-      fs.rmSync(base, { recursive: true, force: true });
     });
 
     /** A repo and a launcher that records each start, then does `body`. */
     function setup(body: string) {
       const dir = path.join(base, `t${n++}`);
       fs.mkdirSync(dir);
-      const repo = makeRepo(dir);
+      const repo = makeLayoutRepo(dir);
       const count = path.join(dir, 'starts');
       const launcher = writeScript(dir, 'launcher', `echo start >> '${count}'\n${body}`);
       const env = shimEnv(repo, {

@@ -10,17 +10,19 @@ import {
   gitDirOf,
   makeRepo,
   socketOf,
+  statusAt,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  waitFor,
 } from '../helpers/git.js';
-import { exitAfter, readLog, statusAt, trackForCleanup } from '../helpers/lifecycle-util.js';
+import { exitAfter, readLog, trackForCleanup } from '../helpers/lifecycle-util.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const track = trackForCleanup();
 
 async function setup() {
-  const wt = makeRepo({ parent: track.tempDir('fsmond-signals-') });
+  const wt = makeRepo({ parent: scratchDir('fsmond-signals-') });
   const d = await track.serve(wt);
   return { wt, sock: socketOf(wt), d };
 }

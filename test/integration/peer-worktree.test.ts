@@ -16,15 +16,15 @@ import {
   git,
   LAUNCHER,
   makeRepo,
-  ROOT,
+  PACKAGE_ROOT,
   socketOf,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
-  waitFor,
 } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FILES = { 'README.md': 'hello\n', 'src/a.txt': 'a\n', 'src/deep/b.txt': 'b\n' };
 const STATUS = ['status', '--porcelain=v2', '--untracked-files=all'];
@@ -34,13 +34,13 @@ let b = '';
 
 before(async () => {
   a = makeRepo({ files: FILES });
-  await startDaemon(a);
+  await startRealDaemon(a);
 });
 after(() => stopDaemon(a));
 
 /** B: A's files, some changed (other sizes), one missing, one untracked. */
 function otherTree(): string {
-  const dir = path.join(tempDir(), 'b');
+  const dir = path.join(scratchDir(), 'b');
   fs.mkdirSync(path.join(dir, 'src', 'deep'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'README.md'), 'hello from b, longer\n');
   fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'a\n');
@@ -82,7 +82,7 @@ test('GIT_DIR=A/.git from B: the same', () => {
 
 /** A token query sent by a separate process whose cwd is `cwd`; the raw answer. */
 async function queryFrom(cwd: string, token: string): Promise<string> {
-  const client = path.join(ROOT, 'dist', 'src', 'ipc', 'index.js');
+  const client = path.join(PACKAGE_ROOT, 'dist', 'src', 'ipc', 'index.js');
   const script = `
     const { sendRequest } = await import(${JSON.stringify(client)});
     const raw = await sendRequest(process.argv[1], Buffer.from(process.argv[2], 'latin1'));

@@ -9,12 +9,14 @@ import {
   git,
   makeRepo,
   socketOf,
-  startDaemon,
+  startRealDaemon,
   statusOracle,
   statusWithMonitor,
   stopDaemon,
-  tempDir,
+  stopDaemonAfter,
 } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The layout of git's t7527 matrix tests.
 const FILES: Record<string, string> = {
@@ -92,7 +94,7 @@ for (const uc of [false, true]) {
     let wt: string;
     before(async () => {
       wt = makeRepo({ files: FILES, untrackedCache: uc });
-      await startDaemon(wt);
+      await startRealDaemon(wt);
       statusWithMonitor(wt);
     });
     after(() => stopDaemon(wt));
@@ -117,7 +119,7 @@ describe('the answer itself', () => {
   let wt: string;
   before(async () => {
     wt = makeRepo({ files: FILES });
-    await startDaemon(wt);
+    await startRealDaemon(wt);
   });
   after(() => stopDaemon(wt));
 
@@ -165,8 +167,8 @@ describe("git 2.55's Linux bugs, which we must not have", () => {
   let outside: string;
   before(async () => {
     wt = makeRepo({ files: { 'a/sub/f.txt': '1\n', 'top.txt': '1\n' } });
-    outside = tempDir('fsmond-outside-');
-    await startDaemon(wt);
+    outside = scratchDir('fsmond-outside-');
+    await startRealDaemon(wt);
     statusWithMonitor(wt);
   });
   after(() => stopDaemon(wt));
@@ -205,13 +207,10 @@ describe("git 2.55's Linux bugs, which we must not have", () => {
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
     // Until the moved-out watches are dropped (after the hold, where git 2.55 gives up and
     // exits), rather than a fixed sleep.
-    const deadline = Date.now() + 10_000;
-    let now = await daemonStatus(wt);
-    while (now && now.watchedDirectories === before.watchedDirectories && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      now = await daemonStatus(wt);
-    }
-    assert.ok(now && now.watchedDirectories !== before.watchedDirectories, 'watches dropped');
+    const now = await waitFor('the moved-out watches to be dropped', async () => {
+      const s = await daemonStatus(wt);
+      return s && s.watchedDirectories !== before.watchedDirectories && s;
+    });
     assert.equal(now.pid, before.pid, 'same daemon still serving');
     w(wt, 'top.txt', 'still watching\n');
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
@@ -219,41 +218,33 @@ describe("git 2.55's Linux bugs, which we must not have", () => {
 });
 
 describe('layouts', () => {
-  test('a unicode root path', async () => {
-    const wt = makeRepo({ parent: tempDir(), name: 'u_c3_a6__æ ♫' });
-    await startDaemon(wt);
-    try {
-      statusWithMonitor(wt);
-      w(wt, 'file1', 'new\n');
-      w(wt, 'src/a.txt', 'edit\n');
-      const out = statusWithMonitor(wt);
-      assert.match(out, /file1/);
-      assert.equal(out, statusOracle(wt));
-    } finally {
-      await stopDaemon(wt);
-    }
+  test('a unicode root path', async (t) => {
+    const wt = makeRepo({ parent: scratchDir(), name: 'u_c3_a6__æ ♫' });
+    await startRealDaemon(stopDaemonAfter(t, wt));
+    statusWithMonitor(wt);
+    w(wt, 'file1', 'new\n');
+    w(wt, 'src/a.txt', 'edit\n');
+    const out = statusWithMonitor(wt);
+    assert.match(out, /file1/);
+    assert.equal(out, statusOracle(wt));
   });
 
-  test('a linked worktree has its own daemon and cookies in its own git dir', async () => {
+  test('a linked worktree has its own daemon and cookies in its own git dir', async (t) => {
     const main = makeRepo();
     const linked = path.join(path.dirname(main), 'linked');
     git(main, ['worktree', 'add', '-q', linked]);
-    await startDaemon(linked);
-    try {
-      assert.match((await daemonStatus(linked))!.gitDir as string, /\.git\/worktrees\/linked$/);
-      statusWithMonitor(linked);
-      w(linked, 'src/a.txt', 'linked edit\n');
-      w(linked, 'src/new/n.txt', 'n\n');
-      mv(linked, 'src/deep', 'src/deeper');
-      const out = statusWithMonitor(linked);
-      assert.match(out, /src\/a\.txt/);
-      assert.equal(out, statusOracle(linked));
-    } finally {
-      await stopDaemon(linked);
-    }
+    await startRealDaemon(stopDaemonAfter(t, linked));
+    assert.match((await daemonStatus(linked))!.gitDir as string, /\.git\/worktrees\/linked$/);
+    statusWithMonitor(linked);
+    w(linked, 'src/a.txt', 'linked edit\n');
+    w(linked, 'src/new/n.txt', 'n\n');
+    mv(linked, 'src/deep', 'src/deeper');
+    const out = statusWithMonitor(linked);
+    assert.match(out, /src\/a\.txt/);
+    assert.equal(out, statusOracle(linked));
   });
 
-  test('a submodule is always visited and the super-project status stays right', async () => {
+  test('a submodule is always visited and the super-project status stays right', async (t) => {
     const sub = makeRepo({ files: { 's.txt': 's\n' }, monitor: false });
     const sup = makeRepo();
     git(sup, [
@@ -266,21 +257,17 @@ describe('layouts', () => {
       'dir_1/dir_2/sub',
     ]);
     git(sup, ['commit', '-qm', 'add sub']);
-    await startDaemon(sup);
-    try {
-      statusWithMonitor(sup);
-      const subWt = path.join(sup, 'dir_1/dir_2/sub');
-      w(subWt, 'untracked-in-sub', 'u\n');
-      assert.equal(statusWithMonitor(sup), statusOracle(sup));
-      w(subWt, 's.txt', 'modified in sub\n');
-      git(subWt, ['-c', 'core.fsmonitor=false', 'add', 's.txt']);
-      assert.equal(statusWithMonitor(sup), statusOracle(sup));
-      git(subWt, ['-c', 'core.fsmonitor=false', 'commit', '-qm', 'sub commit']);
-      const out = statusWithMonitor(sup);
-      assert.match(out, /dir_1\/dir_2\/sub/);
-      assert.equal(out, statusOracle(sup));
-    } finally {
-      await stopDaemon(sup);
-    }
+    await startRealDaemon(stopDaemonAfter(t, sup));
+    statusWithMonitor(sup);
+    const subWt = path.join(sup, 'dir_1/dir_2/sub');
+    w(subWt, 'untracked-in-sub', 'u\n');
+    assert.equal(statusWithMonitor(sup), statusOracle(sup));
+    w(subWt, 's.txt', 'modified in sub\n');
+    git(subWt, ['-c', 'core.fsmonitor=false', 'add', 's.txt']);
+    assert.equal(statusWithMonitor(sup), statusOracle(sup));
+    git(subWt, ['-c', 'core.fsmonitor=false', 'commit', '-qm', 'sub commit']);
+    const out = statusWithMonitor(sup);
+    assert.match(out, /dir_1\/dir_2\/sub/);
+    assert.equal(out, statusOracle(sup));
   });
 });

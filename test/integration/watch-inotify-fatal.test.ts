@@ -5,36 +5,29 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { createWatcher } from '../../src/watch/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { plant } from '../helpers/watch-fs.js';
-import { Collector, Harness, makeWorktree, type Worktree } from '../helpers/watch-harness.js';
+import { Collector, closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
+const track = closeAfterEachTest();
 
 async function setup(opts: { linked?: boolean } = {}): Promise<Harness> {
-  wt = makeWorktree(opts);
+  const wt = makeWorktree(opts);
   plant(wt.root, ['a/b/f', 'top']);
-  h = new Harness(wt, { backend: 'inotify' });
+  const h = track(new Harness(wt, { backend: 'inotify' }));
   await h.start();
   return h;
 }
 
 async function expectFatal(h: Harness, pattern: RegExp): Promise<void> {
-  await h.c.waitFor(() => h.c.fatal.length > 0, 'onFatal');
+  await waitFor('onFatal', () => h.c.fatal.length > 0);
   assert.match(h.c.fatal[0]!, pattern);
   await h.close();
   assert.equal(h.c.fatal.length, 1, 'onFatal is called once');
   assert.deepEqual(h.c.violations, []);
 }
-
-afterEach(async () => {
-  await h?.close();
-  wt?.cleanup();
-  h = null;
-  wt = null;
-});
 
 test('.git directory removed -> onFatal', async () => {
   const h = await setup();
@@ -61,7 +54,7 @@ test('worktree root deleted -> onFatal', async () => {
 });
 
 test('start() rejects when the root does not exist', async () => {
-  wt = makeWorktree();
+  const wt = makeWorktree();
   const c = new Collector();
   const w = createWatcher({
     backend: 'inotify',

@@ -15,19 +15,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { bstr, plant, rng } from '../helpers/watch-fs.js';
-import { Harness, makeWorktree, type Worktree } from '../helpers/watch-harness.js';
+import { closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
-
-afterEach(async () => {
-  await h?.close();
-  wt?.cleanup();
-  h = null;
-  wt = null;
-});
+const track = closeAfterEachTest();
 
 interface Entry {
   dir: boolean;
@@ -73,9 +65,9 @@ for (let seed = 1; seed <= seeds; seed++) {
   test(`random directory churn, seed ${seed}: every change reported, every dir watched`, async () => {
     const rand = rng(seed);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    wt = makeWorktree();
+    const wt = makeWorktree();
     plant(wt.root, ['a/b/c/f1', 'a/b/f2', 'd/e/f3', 'g/f4', 'top']);
-    h = new Harness(wt, { backend: 'inotify', detachHoldMs: 5 });
+    const h = track(new Harness(wt, { backend: 'inotify', detachHoldMs: 5 }));
     await h.start();
     const root = wt.root;
     const outside = wt.outside;

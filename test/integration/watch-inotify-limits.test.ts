@@ -8,13 +8,13 @@ import { dirname, join } from 'node:path';
 import { after, afterEach, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { childResult, runUnshared } from '../helpers/lifecycle-ns.js';
+import { waitFor, withHangGuard } from '../helpers/wait.js';
 import { plant } from '../helpers/watch-fs.js';
-import { Harness, makeWorktree, type Worktree, withGuard } from '../helpers/watch-harness.js';
+import { closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
 
 const QUEUED = '/proc/sys/fs/inotify/max_queued_events';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
+const track = closeAfterEachTest();
 let savedQueued: string | null = null;
 
 function restoreQueued(): void {
@@ -24,10 +24,6 @@ function restoreQueued(): void {
 
 afterEach(async () => {
   restoreQueued();
-  await h?.close();
-  wt?.cleanup();
-  h = null;
-  wt = null;
 });
 // Belt and braces: the limit is system-wide.
 after(restoreQueued);
@@ -41,10 +37,10 @@ test('queue overflow -> onSyncLost, full rescan, onReady, edits seen again', asy
     t.skip(`cannot write ${QUEUED} (${(err as Error).message}); overflow test needs root`);
     return;
   }
-  wt = makeWorktree();
+  const wt = makeWorktree();
   plant(wt.root, ['a/f', 'b/g']);
   const w = new Harness(wt, { backend: 'inotify' });
-  h = w;
+  track(w);
   let started: Promise<void>;
   // The limit is read when an instance is created, and it is system-wide: lower it only for
   // the synchronous inotify_init1() inside start(), then put it back at once. 1024 rather than
@@ -56,13 +52,13 @@ test('queue overflow -> onSyncLost, full rescan, onReady, edits seen again', asy
   } finally {
     restoreQueued();
   }
-  await withGuard(started, 'start()');
+  await withHangGuard('start()', started);
   await w.sync();
   // The JS thread is busy in this loop, so the read callback cannot drain the queue (at most
   // one 64 KiB read, ~2k records, is taken meanwhile): 5000 events overflow a 1024-event queue
   // whatever the speed of the machine.
   for (let i = 0; i < 2500; i++) writeFileSync(w.p(`burst-${i}`), 'x');
-  await w.c.waitFor(() => w.c.syncLost.length > 0 && w.c.ready >= 2, 'onSyncLost then onReady');
+  await waitFor('onSyncLost then onReady', () => w.c.syncLost.length > 0 && w.c.ready >= 2);
   assert.deepEqual(w.c.syncLost, ['inotify queue overflow']);
   assert.equal(w.watcher.stats().rescans, 1);
   // The new generation has a normal queue and a complete tree.

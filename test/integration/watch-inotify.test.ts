@@ -19,31 +19,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
-import { bstr, plant, poll } from '../helpers/watch-fs.js';
-import { Harness, makeWorktree, sorted, type Worktree } from '../helpers/watch-harness.js';
+import { test } from 'node:test';
+import { waitFor } from '../helpers/wait.js';
+import { bstr, plant } from '../helpers/watch-fs.js';
+import { closeAfterEachTest, Harness, makeWorktree, sorted } from '../helpers/watch-harness.js';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
+const track = closeAfterEachTest({ check: true });
 
 async function setup(files: string[] = [], extra = {}): Promise<Harness> {
-  wt = makeWorktree();
+  const wt = makeWorktree();
   plant(wt.root, files);
-  h = new Harness(wt, { backend: 'inotify', ...extra });
+  const h = track(new Harness(wt, { backend: 'inotify', ...extra }));
   await h.start();
   return h;
 }
-
-afterEach(async () => {
-  if (h) {
-    await h.close();
-    assert.deepEqual(h.c.violations, [], 'paths broke the contract (empty, absolute, in .git)');
-    assert.deepEqual(h.c.fatal, []);
-  }
-  wt?.cleanup();
-  h = null;
-  wt = null;
-});
 
 test('backend and stats after the initial scan', async () => {
   const h = await setup(['a/b/c/f', 'a/x', 'd/e/g', 'top']);
@@ -172,13 +161,13 @@ test('wd collision: a directory moved into a new directory before any event is r
 });
 
 test('changes made while the initial scan runs are all caught', async () => {
-  wt = makeWorktree();
+  const wt = makeWorktree();
   plant(
     wt.root,
     Array.from({ length: 300 }, (_, i) => `d${i % 30}/s${i}/f`),
   );
   const w = new Harness(wt, { backend: 'inotify', scanConcurrency: 2 });
-  h = w;
+  track(w);
   const started = w.watcher.start();
   // Interleave with the scan's readdirs: move, create and delete directories it may or may
   // not have listed yet.
@@ -233,7 +222,7 @@ test('bug C: a directory moved out is reported, then ignored; the watcher keeps 
   renameSync(h.p('d'), join(wt.outside, 'd'));
   assert.deepEqual(await h.sync(), ['d']);
   // Its watches are dropped once the partner-less IN_MOVED_FROM has waited long enough.
-  await poll(() => h.watcher.stats().watchedDirs === 2, 'moved-out watches to be dropped');
+  await waitFor('moved-out watches to be dropped', () => h.watcher.stats().watchedDirs === 2);
   appendFileSync(join(wt.outside, 'd/s/t.txt'), 'outside');
   writeFileSync(join(wt.outside, 'd/new'), 'outside');
   appendFileSync(h.p('other/o'), 'inside');
@@ -316,7 +305,7 @@ test('cookies come with (or after) the paths that preceded them, in order', asyn
   cookie('c1');
   writeFileSync(h.p('b'), 'b');
   cookie('c2');
-  await h.c.waitFor(() => h.c.cookiesSeen.has('c2'), 'cookie c2');
+  await waitFor('cookie c2', () => h.c.cookiesSeen.has('c2'));
   const batches = h.c.batches.slice(first);
   const where = (pred: (i: number) => boolean) => batches.findIndex((_, i) => pred(i));
   const batchOfPath = (p: string) => where((i) => batches[i]!.paths.includes(p));
@@ -392,7 +381,7 @@ test('directory deleted with rm -rf reports its entries; empty dir removal too',
 });
 
 test('close() is idempotent, also while the initial scan runs, and stops all callbacks', async () => {
-  wt = makeWorktree();
+  const wt = makeWorktree();
   plant(
     wt.root,
     Array.from({ length: 50 }, (_, i) => `d${i}/s/f`),

@@ -14,31 +14,19 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { plant } from '../helpers/watch-fs.js';
-import { Harness, makeWorktree, type Worktree } from '../helpers/watch-harness.js';
+import { closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
 
-let wt: Worktree | null = null;
-let h: Harness | null = null;
+const track = closeAfterEachTest({ check: true });
 
 async function setup(opts: { linked?: boolean } = {}): Promise<Harness> {
-  wt = makeWorktree(opts);
+  const wt = makeWorktree(opts);
   plant(wt.root, ['old.txt', 'dir/in.txt']);
-  h = new Harness(wt, { backend: 'parcel', parcelBackend: 'inotify' });
+  const h = track(new Harness(wt, { backend: 'parcel', parcelBackend: 'inotify' }));
   await h.start();
   return h;
 }
-
-afterEach(async () => {
-  if (h) {
-    await h.close();
-    assert.deepEqual(h.c.violations, []);
-    assert.deepEqual(h.c.fatal, []);
-  }
-  wt?.cleanup();
-  h = null;
-  wt = null;
-});
 
 test('parcel: stats name the explicit backend', async () => {
   const h = await setup();

@@ -20,6 +20,7 @@ const EXPECTED: Record<string, string | number> = {
   REFUSED: inState(LAYOUT.refused),
   LOG: inState(LAYOUT.log),
   UNRESPONSIVE: inState(LAYOUT.unresponsive),
+  SMALL_REPO: inState(LAYOUT.smallRepo),
   NEVER_VALID: `builtin:${NEVER_VALID_ID_PREFIX.shim}`,
   ANSWER_MS: HOOK_LIMITS.answerMs,
   SPAWN_WAIT_MS: HOOK_LIMITS.spawnWaitMs,

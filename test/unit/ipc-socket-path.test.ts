@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SocketPathError, SUN_PATH_MAX, withSocketAddress } from '../../src/ipc/index.js';
-import { deepDir, tmpDir } from '../helpers/ipc-util.js';
+import { deepDir } from '../helpers/ipc-util.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** A path of exactly `bytes` bytes inside `dir` (which must be shorter). */
 function pathOfLength(dir: string, bytes: number): string {
@@ -13,7 +14,7 @@ function pathOfLength(dir: string, bytes: number): string {
 }
 
 test('a path that fits is passed through and the cwd is left alone', (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const before = process.cwd();
   const p = pathOfLength(dir, SUN_PATH_MAX);
   assert.equal(
@@ -26,7 +27,7 @@ test('a path that fits is passed through and the cwd is left alone', (t) => {
 });
 
 test('one byte too long: chdir into the directory and pass ./basename, then restore', (t) => {
-  const dir = fs.realpathSync(tmpDir(t));
+  const dir = fs.realpathSync(scratchDir('fsmond-', t));
   const before = process.cwd();
   const p = pathOfLength(dir, SUN_PATH_MAX + 1);
   const seen = withSocketAddress(p, (addr) => ({ addr, cwd: process.cwd() }));
@@ -35,7 +36,7 @@ test('one byte too long: chdir into the directory and pass ./basename, then rest
 });
 
 test('length counts UTF-8 bytes, not UTF-16 code units', (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   // 45 two-byte characters: 45 JS chars but 90 bytes.
   const p = path.join(dir, 'é'.repeat(45));
   assert.ok(p.length <= SUN_PATH_MAX && Buffer.byteLength(p) > SUN_PATH_MAX);
@@ -46,7 +47,7 @@ test('length counts UTF-8 bytes, not UTF-16 code units', (t) => {
 });
 
 test('the cwd is restored when the callback throws', (t) => {
-  const dir = deepDir(tmpDir(t), 200);
+  const dir = deepDir(scratchDir('fsmond-', t), 200);
   const before = process.cwd();
   assert.throws(
     () =>
@@ -59,7 +60,7 @@ test('the cwd is restored when the callback throws', (t) => {
 });
 
 test('an all-digit basename is not mistaken for a TCP port', (t) => {
-  const dir = deepDir(tmpDir(t), 200);
+  const dir = deepDir(scratchDir('fsmond-', t), 200);
   assert.equal(
     withSocketAddress(path.join(dir, '1234'), (addr) => addr),
     './1234',
@@ -67,7 +68,7 @@ test('an all-digit basename is not mistaken for a TCP port', (t) => {
 });
 
 test('a basename too long for sun_path, or a relative path, is a clear SocketPathError', (t) => {
-  const dir = tmpDir(t);
+  const dir = scratchDir('fsmond-', t);
   const before = process.cwd();
   assert.throws(
     () => withSocketAddress(path.join(dir, 'n'.repeat(110)), () => 'unreachable'),

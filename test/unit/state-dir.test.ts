@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { StateDir } from '../../src/daemon/state-dir.js';
-import { tempDir } from '../helpers/git.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const root = process.geteuid?.() === 0;
 
 function gitDir(): string {
-  const d = path.join(tempDir('fsmond-statedir-'), '.git');
+  const d = path.join(scratchDir('fsmond-statedir-'), '.git');
   fs.mkdirSync(d);
   return d;
 }
