@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { runningDaemons } from '../contract/index.js';
 import { EXIT_ALREADY_RUNNING, runDaemon } from '../daemon/index.js';
-import { action, examples, note, out, repoOf } from './common.js';
+import { action, examples, note, out, repoOf, worktreeCommand } from './common.js';
 import { gitConfigGet, isOurShim } from './config.js';
 import {
   alreadyRunning,
@@ -117,25 +117,25 @@ export function addDaemonCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('restart')
-    .summary('stop the daemon, then start it again (say, after an upgrade)')
-    .description(
-      'Stop the daemon of this worktree if one runs, then start a new one, which runs the ' +
+  worktreeCommand(
+    program,
+    'restart',
+    {
+      summary: 'stop the daemon, then start it again (say, after an upgrade)',
+      description:
+        'Stop the daemon of this worktree if one runs, then start a new one, which runs the ' +
         'installed version: `status` shows the version a daemon runs.',
-    )
-    .addHelpText('after', examples('git fsmond restart'))
-    .action(
-      action(async (_o: unknown, cmd: Command) => {
-        const repo = await repoOf(cmd);
-        await refuseRemote(repo);
-        const stopped = await stopDaemon(repo, 30_000);
-        if (stopped) out(stoppedLine(stopped));
-        const s = (await startActivated(repo)) ?? (await startWithProgress(repo));
-        out(startedLine(s, repo));
-        return 0;
-      }),
-    );
+      examples: ['git fsmond restart'],
+    },
+    async (repo) => {
+      await refuseRemote(repo);
+      const stopped = await stopDaemon(repo, 30_000);
+      if (stopped) out(stoppedLine(stopped));
+      const s = (await startActivated(repo)) ?? (await startWithProgress(repo));
+      out(startedLine(s, repo));
+      return 0;
+    },
+  );
 }
 
 /** Every daemon this user runs, found through their registrations; exit 1 if one stays. */

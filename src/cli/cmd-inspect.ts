@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { REQUEST } from '../contract/index.js';
 import type { RepoInfo } from '../git/index.js';
-import { action, CliError, EXIT, examples, out, repoOf } from './common.js';
+import { action, CliError, EXIT, examples, out, repoOf, worktreeCommand } from './common.js';
 import { gitConfigGet, monitorKind } from './config.js';
 import {
   ANSWER_WITHIN_MS,
@@ -165,21 +165,21 @@ export function addInspectCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('flush')
-    .summary('start a new token epoch: every older token gets a full-rescan answer')
-    .description(
-      'Start a new token epoch: the next git command gets "/" and rescans everything, as after ' +
+  worktreeCommand(
+    program,
+    'flush',
+    {
+      summary: 'start a new token epoch: every older token gets a full-rescan answer',
+      description:
+        'Start a new token epoch: the next git command gets "/" and rescans everything, as after ' +
         'a daemon restart. Prints the new token. For when you suspect a wrong answer.',
-    )
-    .addHelpText('after', examples('git fsmond flush && git status'))
-    .action(
-      action(async (_o: unknown, cmd: Command) => {
-        const repo = await repoOf(cmd);
-        const answer = await request(repo, REQUEST.flush);
-        const token = answer.subarray(0, Math.max(0, answer.indexOf(0))).toString('utf8');
-        out(`flushed: new token ${token}`);
-        return 0;
-      }),
-    );
+      examples: ['git fsmond flush && git status'],
+    },
+    async (repo) => {
+      const answer = await request(repo, REQUEST.flush);
+      const token = answer.subarray(0, Math.max(0, answer.indexOf(0))).toString('utf8');
+      out(`flushed: new token ${token}`);
+      return 0;
+    },
+  );
 }

@@ -77,3 +77,27 @@ export function reportError(err: unknown): number {
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 }
+
+export interface CommandHelp {
+  summary: string;
+  description: string;
+  examples: string[];
+}
+
+/**
+ * A command that acts on the worktree it runs in: the help every command has, and an action
+ * that gets the discovered repository. Options can still be chained on the result.
+ */
+export function worktreeCommand<O>(
+  program: Command,
+  name: string,
+  help: CommandHelp,
+  run: (repo: RepoInfo, opts: O) => Promise<number | undefined>,
+): Command {
+  return program
+    .command(name)
+    .summary(help.summary)
+    .description(help.description)
+    .addHelpText('after', examples(...help.examples))
+    .action(action(async (opts: O, cmd: Command) => run(await repoOf(cmd), opts)));
+}
