@@ -13,7 +13,6 @@ import {
   stopRegistered,
 } from './control.js';
 import { daemonMain } from './daemon-main.js';
-import { startActivated } from './ipc-mode.js';
 import { startedLine, startWithProgress } from './start-watching.js';
 
 function seconds(value: string): number {
@@ -49,7 +48,7 @@ export function addDaemonCommands(program: Command): void {
       action(async (opts: { wait: boolean }, cmd: Command) => {
         const repo = await repoOf(cmd);
         await refuseRemote(repo);
-        const s = (await startActivated(repo)) ?? (await startWithProgress(repo, opts.wait));
+        const s = await startWithProgress(repo, opts.wait);
         out(startedLine(s, repo));
         const hook = await gitConfigGet(repo.worktree, null, 'core.fsmonitor');
         if (!s.socketActivated && !isOurShim(hook)) {
@@ -131,7 +130,7 @@ export function addDaemonCommands(program: Command): void {
       await refuseRemote(repo);
       const stopped = await stopDaemon(repo, 30_000);
       if (stopped) out(stoppedLine(stopped));
-      const s = (await startActivated(repo)) ?? (await startWithProgress(repo));
+      const s = await startWithProgress(repo);
       out(startedLine(s, repo));
       return 0;
     },

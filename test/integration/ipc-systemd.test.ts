@@ -140,7 +140,11 @@ describe('IPC mode under a systemd user manager', { skip }, () => {
     const now = (await daemonStatus(wt))!;
     assert.notEqual(now.pid, old);
     assert.equal(now.socketActivated, true);
-    assert.equal(r.lines.at(-1), `started daemon (pid ${now.pid}) for '${wt}'`);
+    assert.equal(now.watching, true, 'restart returns once watching, as it does in hook mode');
+    assert.equal(
+      r.lines.at(-1),
+      `started daemon (pid ${now.pid}), watching ${now.watchedDirectories} directories in '${wt}'`,
+    );
   });
 
   test('doctor: the mode line names the socket unit', async () => {
