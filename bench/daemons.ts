@@ -237,3 +237,18 @@ export async function measureAnswer(ctx: Context, mon: Monitor, layout: Layout):
       (sized ? `answers of ${sized.paths} paths, ${fmtMB(sized.bytes)}` : "every answer was '/'"),
   );
 }
+
+/** The start target is a ratio to git's builtin daemon, started on the same repository size. */
+export function compareStarts(
+  ctx: Context,
+  monitors: Monitor[],
+  starts: ReadonlyMap<string, number>,
+): void {
+  const ours = starts.get('fsmond');
+  const builtin = starts.get('builtin');
+  if (ours === undefined || builtin === undefined) return;
+  ctx.results.detail(
+    `start -> first incremental answer: git-fsmond ${fmtMs(ours)} / builtin ${fmtMs(builtin)} = ` +
+      `${(ours / builtin).toFixed(2)}x (target <= 0.5x at 1m; ${monitors.length} daemons, one after another)`,
+  );
+}

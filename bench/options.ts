@@ -23,6 +23,26 @@ export interface Options {
   threadpool: number | undefined;
   nodeOptions: string | undefined;
   json: string | undefined;
+  /** The measures to run (--only); every one by default. */
+  only: ReadonlySet<Measure>;
+}
+
+/**
+ * What --only can select. `small` is the small repository (status there and the baselines of
+ * start and RSS); `rss` is RSS after start, after the status runs (when `status` runs too) and
+ * the peak at the end.
+ */
+export const MEASURES = ['small', 'status', 'start', 'rss', 'hook', 'churn', 'answer'] as const;
+export type Measure = (typeof MEASURES)[number];
+
+function parseOnly(value: string | undefined): ReadonlySet<Measure> {
+  if (value === undefined) return new Set(MEASURES);
+  const picked = value.split(',').map((m) => m.trim());
+  const bad = picked.find((m) => !(MEASURES as readonly string[]).includes(m));
+  if (bad !== undefined || picked.length === 0) {
+    throw new Error(`bad --only ${value} (a comma-separated list of ${MEASURES.join(', ')})`);
+  }
+  return new Set(picked as Measure[]);
 }
 
 export const USAGE = `usage: npm run bench -- [options]     (node dist/bench/run.js [options])
@@ -44,10 +64,13 @@ export const USAGE = `usage: npm run bench -- [options]     (node dist/bench/run
   --launcher PATH      daemon launcher (default bin/git-fsmond)
   --threadpool N       UV_THREADPOOL_SIZE for git-fsmond (default: bin/git-fsmond's 8)
   --node-options STR   NODE_OPTIONS for git-fsmond (e.g. --node-options=--max-semi-space-size=2)
-  --json FILE          also write every raw number to FILE`;
+  --json FILE          also write every raw number to FILE
+  --only LIST          run only these measures, for every daemon (default all): a comma-separated
+                       list of ${MEASURES.join(', ')}; start at 1m without the whole run:
+                       --scale 1m --only start,rss`;
 
 const FLAGS = ['--no-hyperfine', '--no-watchman', '--no-builtin'];
-const STRINGS = ['scale', 'cache-dir', 'git255', 'launcher', 'node-options', 'json'];
+const STRINGS = ['scale', 'cache-dir', 'git255', 'launcher', 'node-options', 'json', 'only'];
 
 export function parseArgs(argv: string[]): Options {
   const set: Partial<Record<string, string>> = {};
@@ -98,6 +121,7 @@ export function parseArgs(argv: string[]): Options {
     threadpool: set.threadpool === undefined ? undefined : int('threadpool', 8, 1),
     nodeOptions: set['node-options'],
     json: set.json ? path.resolve(set.json) : undefined,
+    only: parseOnly(set.only),
   };
   for (const k of STRINGS) delete set[k];
   const unknown = Object.keys(set);

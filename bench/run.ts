@@ -19,6 +19,7 @@ import path from 'node:path';
 import { BuiltinMonitor } from './builtin.js';
 import type { Context } from './context.js';
 import {
+  compareStarts,
   type Fixed,
   measureAnswer,
   measureChurn,
@@ -163,30 +164,44 @@ async function largeRepository(
   const { opts } = ctx;
   const [a, b] = repos as [SynthRepo, SynthRepo | undefined];
   const monitors = monitorsFor(opts, setup, ctx.scratch, a, b ?? null);
-  const starts = await startAll(ctx, monitors, live, opts.startReps);
+  const only = opts.only;
+  const starts = await startAll(ctx, monitors, live, only.has('start') ? opts.startReps : 1);
   for (const mon of monitors) {
-    recordStart(ctx, mon, starts.get(mon.key)!, fixed.get(mon.key));
-    recordMemory(ctx, mon, 'rss.start', fixed.get(mon.key));
+    if (only.has('start')) recordStart(ctx, mon, starts.get(mon.key)!, fixed.get(mon.key));
+    if (only.has('rss')) recordMemory(ctx, mon, 'rss.start', fixed.get(mon.key));
   }
-  const modes = listModes(setup.gits, setup.git255, monitors, a.root, writeNoopHook(ctx.scratch));
-  resetIndexes(modes);
-  await settleIndexes(ctx, modes);
-  for (const spec of statusCases(repos, CHANGED_FILES)) {
-    ctx.log(`${spec.label}: ${modes.length} modes (load average ${loadAverage()})`);
-    ctx.results.status.push(await measureStatus(ctx, spec, modes));
+  if (only.has('start')) compareStarts(ctx, monitors, starts);
+  let modes: Mode[] = [];
+  if (only.has('status')) {
+    modes = listModes(setup.gits, setup.git255, monitors, a.root, writeNoopHook(ctx.scratch));
+    resetIndexes(modes);
+    await settleIndexes(ctx, modes);
+    for (const spec of statusCases(repos, CHANGED_FILES)) {
+      ctx.log(`${spec.label}: ${modes.length} modes (load average ${loadAverage()})`);
+      ctx.results.status.push(await measureStatus(ctx, spec, modes));
+    }
+    if (only.has('rss'))
+      for (const mon of monitors) recordMemory(ctx, mon, 'rss', fixed.get(mon.key));
   }
-  for (const mon of monitors) recordMemory(ctx, mon, 'rss', fixed.get(mon.key));
-  ctx.log(`hook round trips (load average ${loadAverage()})`);
-  await measureHooks(ctx, monitors);
+  if (only.has('hook')) {
+    ctx.log(`hook round trips (load average ${loadAverage()})`);
+    await measureHooks(ctx, monitors);
+  }
   for (const mon of monitors) {
-    ctx.log(`${mon.name}: queries under churn, then the answer for many changed paths`);
-    await measureChurn(ctx, mon, a.layout);
-    await measureAnswer(ctx, mon, a.layout);
+    if (only.has('churn')) {
+      ctx.log(`${mon.name}: queries under churn`);
+      await measureChurn(ctx, mon, a.layout);
+    }
+    if (only.has('answer')) {
+      ctx.log(`${mon.name}: the answer for many changed paths`);
+      await measureAnswer(ctx, mon, a.layout);
+    }
   }
-  for (const mon of monitors) recordMemory(ctx, mon, 'hwm', fixed.get(mon.key));
+  if (only.has('rss'))
+    for (const mon of monitors) recordMemory(ctx, mon, 'hwm', fixed.get(mon.key));
   await stopAll(monitors);
   // The big answer touched files: bring the base indexes back for the next run.
-  for (const r of repos) await settleIndex(r.root);
+  if (only.has('answer')) for (const r of repos) await settleIndex(r.root);
   return { monitors, modes };
 }
 
@@ -233,7 +248,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   let large: { monitors: Monitor[]; modes: Mode[] };
   try {
-    const fixed = await smallRepository(ctx, setup, live);
+    const fixed = opts.only.has('small')
+      ? await smallRepository(ctx, setup, live)
+      : new Map<string, Fixed>();
     large = await largeRepository(ctx, setup, repos, fixed, live);
   } finally {
     await stopAll(live);
