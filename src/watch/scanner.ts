@@ -7,11 +7,11 @@
  * - scanSync: inside event processing (a directory created, moved in, or re-attached). It is
  *   synchronous so that, by the time a later event such as a query's cookie is processed,
  *   everything before it has been reported and is watched.
- * - scanAsync: the initial scan and full rescans, with bounded concurrency (unbounded
- *   recursion peaked at 435 MB RSS on 1M files). It reports nothing: it runs before any token.
+ * - scanAsync: the initial scan and full rescans, in time slices that yield to the event loop.
+ *   It reports nothing: it runs before any token.
  */
 import type { Dirent } from 'node:fs';
-import { promises as fsp, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { type DirNode, type DirTree, joinRel } from './dir-tree.js';
 import { errCode, isDenied, isGone, SyncLostError } from './errors.js';
 
@@ -60,16 +60,6 @@ function listSync(abs: string): Entries {
   }
 }
 
-async function list(abs: string): Promise<Entries> {
-  const p = Buffer.from(abs, 'latin1');
-  try {
-    return await fsp.readdir(p, LATIN1);
-  } catch (err) {
-    if (errCode(err) !== 'ERR_INVALID_ARG_TYPE') throw err;
-    return (await fsp.readdir(p, BUFFER)).map(asLatin1);
-  }
-}
-
 function asLatin1(e: Dirent<Buffer>): Dirent {
   const d = e as unknown as { name: string | Buffer };
   d.name = (d.name as Buffer).toString('latin1');
@@ -103,67 +93,56 @@ export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: 
   }
 }
 
-/** Watch and list the whole tree below the root. Resolves early if `alive()` turns false. */
-export function scanAsync(
-  host: ScanHost,
-  concurrency: number,
-  alive: () => boolean,
-): Promise<void> {
-  const tree = host.tree;
-  const stack: DirNode[] = [tree.root];
-  let active = 0;
+/**
+ * Watch and list the whole tree below the root. Resolves early if `alive()` turns false.
+ *
+ * Synchronous listings in slices of `sliceMs`, yielding to the event loop in between (events,
+ * queries waiting for readiness, signals, health checks). On 1M files in 66.7k directories on
+ * a 2-core VM that took 1.4-1.8 s against 2.9-3.2 s for 12 concurrent promise readdirs: each
+ * of those pays a thread-pool round trip and a promise, and the pool threads only compete with
+ * the main thread for the same cores.
+ */
+export function scanAsync(host: ScanHost, sliceMs: number, alive: () => boolean): Promise<void> {
+  const stack: DirNode[] = [host.tree.root];
   return new Promise<void>((resolve, reject) => {
-    let done = false;
-    const finish = (err?: unknown) => {
-      if (done) return;
-      done = true;
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const listOne = async (node: DirNode): Promise<void> => {
-      const before = tree.locate(node);
-      if (before.top !== tree.root || !tree.isLive(node)) return;
-      let entries: Entries | null;
-      let denied = '';
+    const slice = () => {
       try {
-        entries = await list(host.abs(before.rel));
+        const until = performance.now() + sliceMs;
+        for (let node = stack.pop(); node; node = stack.pop()) {
+          if (!alive()) break;
+          listOne(host, node, stack);
+          if (performance.now() >= until && stack.length > 0) {
+            setImmediate(slice);
+            return;
+          }
+        }
+        resolve();
       } catch (err) {
-        const code = errCode(err);
-        if (isGone(code)) return;
-        if (!isDenied(code)) throw listFailed(before.rel, err);
-        entries = null;
-        denied = code!;
+        reject(err);
       }
-      if (!alive()) return;
-      const loc = tree.locate(node);
-      if (loc.top !== tree.root || !tree.isLive(node)) return;
-      if (loc.rel !== before.rel) {
-        // Moved while the listing was in flight: what we listed may be another directory.
-        stack.push(node);
-        return;
-      }
-      if (entries === null) {
-        host.unreadable(node, loc.rel, denied);
-        return;
-      }
-      visit(host, node, loc.rel, entries, null, (child) => {
-        stack.push(child);
-      });
     };
-    const pump = () => {
-      if (done) return;
-      if (!alive()) return finish();
-      while (active < concurrency && stack.length > 0) {
-        const node = stack.pop()!;
-        active++;
-        listOne(node).then(() => {
-          active--;
-          pump();
-        }, finish);
-      }
-      if (active === 0 && stack.length === 0) finish();
-    };
-    pump();
+    setImmediate(slice);
+  });
+}
+
+/** List one directory of a full scan and watch its subdirectories, which go on `stack`. */
+function listOne(host: ScanHost, node: DirNode, stack: DirNode[]): void {
+  const tree = host.tree;
+  // Moved out or removed by an event read since its parent was listed.
+  const loc = tree.locate(node);
+  if (loc.top !== tree.root || !tree.isLive(node)) return;
+  let entries: Entries;
+  try {
+    entries = listSync(host.abs(loc.rel));
+  } catch (err) {
+    const code = errCode(err);
+    if (isGone(code)) return;
+    if (!isDenied(code)) throw listFailed(loc.rel, err);
+    host.unreadable(node, loc.rel, code!);
+    return;
+  }
+  visit(host, node, loc.rel, entries, null, (child) => {
+    stack.push(child);
   });
 }
 
@@ -179,10 +158,13 @@ function visit(
   for (const e of entries) {
     const name = e.name;
     if (name === DOT_GIT) continue;
+    // Symlinks are not followed: a symlink to a directory is a file entry.
+    const isDir = e.isDirectory();
+    // A full scan reports nothing: no path for each of its (1M) files then.
+    if (!isDir && !out) continue;
     const childRel = joinRel(rel, name);
     out?.push(childRel);
-    // Symlinks are not followed: a symlink to a directory is a file entry.
-    if (!e.isDirectory()) continue;
+    if (!isDir) continue;
     listed?.add(name);
     const child = host.watchChild(node, rel, name, out);
     if (child) push(child, childRel);

@@ -166,10 +166,11 @@ test('changes made while the initial scan runs are all caught', async () => {
     wt.root,
     Array.from({ length: 300 }, (_, i) => `d${i % 30}/s${i}/f`),
   );
-  const w = new Harness(wt, { backend: 'inotify', scanConcurrency: 2 });
+  // Slices of one directory each, so the changes below land between the scan's listings.
+  const w = new Harness(wt, { backend: 'inotify', scanSliceMs: 0 });
   track(w);
   const started = w.watcher.start();
-  // Interleave with the scan's readdirs: move, create and delete directories it may or may
+  // Interleave with the scan's listings: move, create and delete directories it may or may
   // not have listed yet.
   for (let i = 0; i < 30; i++) {
     renameSync(w.p(`d${i}/s${i}`), w.p(`d${(i + 7) % 30}/moved${i}`));
