@@ -24,7 +24,7 @@ import {
   measureAnswer,
   measureChurn,
   measureHooks,
-  measureStart,
+  measureStarts,
   recordMemory,
   recordStart,
 } from './daemons.js';
@@ -104,12 +104,8 @@ const needsSecondRepo = (opts: Options, setup: Setup) =>
   (opts.builtin && !!setup.git255) || setup.watchman.ok;
 
 async function startAll(ctx: Context, monitors: Monitor[], live: Set<Monitor>, reps: number) {
-  const starts = new Map<string, number>();
-  for (const mon of monitors) {
-    live.add(mon);
-    ctx.log(`${mon.name}: starting on ${mon.root} (load average ${loadAverage()})`);
-    starts.set(mon.key, await measureStart(ctx, mon, reps));
-  }
+  for (const mon of monitors) live.add(mon);
+  const starts = await measureStarts(ctx, monitors, reps);
   await sleep(1000);
   return starts;
 }
@@ -170,7 +166,7 @@ async function largeRepository(
     if (only.has('start')) recordStart(ctx, mon, starts.get(mon.key)!, fixed.get(mon.key));
     if (only.has('rss')) recordMemory(ctx, mon, 'rss.start', fixed.get(mon.key));
   }
-  if (only.has('start')) compareStarts(ctx, monitors, starts);
+  if (only.has('start')) compareStarts(ctx, starts);
   let modes: Mode[] = [];
   if (only.has('status')) {
     modes = listModes(setup.gits, setup.git255, monitors, a.root, writeNoopHook(ctx.scratch));
