@@ -39,6 +39,13 @@ describe('cli enable: small repositories', () => {
       'the worktree was recorded',
     );
     assert.equal(await daemonStatus(wt), null, 'a daemon was started');
+    const doctor = await box.run(['doctor'], wt);
+    assert.ok(
+      doctor.lines.includes(
+        `ok   core.fsmonitor: core.fsmonitor is unset, as enable leaves it in a repository of ${entries(wt)} index entries (below ${LIMIT.key}, 5000): git scans it faster than it runs any monitor; 'git fsmond enable --force' uses one anyway`,
+      ),
+      doctor.stdout,
+    );
     fs.appendFileSync(path.join(wt, 'README.md'), 'more\n');
     assert.equal(statusWithMonitor(wt), statusOracle(wt));
   });
