@@ -141,6 +141,11 @@ export function addSetupCommands(program: Command): void {
           return 0;
         }
         reportShim(shim);
+        if (opts.global && changes.length) {
+          note(
+            'globally, git spawns the shim in small repositories too, where it alone is faster (README "Small repositories"); `git fsmond enable` in each big repository instead leaves the small ones alone',
+          );
+        }
         if (repo) await startIfNone(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
         return 0;

@@ -89,6 +89,12 @@ describe('cli enable: small repositories', () => {
     const r = await box.run(['enable', '--global'], wt);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.lines[0]!, /^set core\.fsmonitor=.* in global config \(was unset\)$/);
+    assert.ok(
+      r.errLines.some((l) =>
+        l.startsWith('note: globally, git spawns the shim in small repositories too'),
+      ),
+      r.stderr,
+    );
     await stopDaemon(wt);
     assert.equal((await box.run(['disable', '--global'], wt)).code, 0);
   });
