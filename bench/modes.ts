@@ -13,8 +13,8 @@ export interface Mode {
   name: string;
   git: GitBin;
   root: string;
-  /** `false`, `true` (the socket) or a hook path. */
-  fsmonitor: string;
+  /** `false`, `true` (the socket), a hook path, or null: the repository's own config. */
+  fsmonitor: string | null;
   /** `NAME=value` for git and its hook. */
   env: string[];
   monitor?: Monitor;

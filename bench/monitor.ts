@@ -208,15 +208,20 @@ export async function reapChild(child: ChildProcess): Promise<void> {
 /**
  * argv of `git status --porcelain` in `root` on the index file `index` (each mode has its own:
  * a status without fsmonitor would strip another mode's token), `fsmonitor` being `false`,
- * `true` (git >= 2.55: its socket) or a hook path; `env` (`NAME=value`) goes to git and its hook.
+ * `true` (git >= 2.55: its socket), a hook path, or null: what the repository's own config
+ * says; `env` (`NAME=value`) goes to git and its hook.
  */
 export function statusArgv(
   git: GitBin,
   root: string,
   index: string,
-  fsmonitor: string,
+  fsmonitor: string | null,
   env: string[] = [],
 ): string[] {
+  const config =
+    fsmonitor === null
+      ? []
+      : ['-c', `core.fsmonitor=${fsmonitor}`, '-c', 'core.fsmonitorHookVersion=2'];
   return [
     'env',
     `GIT_INDEX_FILE=${index}`,
@@ -225,10 +230,7 @@ export function statusArgv(
     git.path,
     '-C',
     root,
-    '-c',
-    `core.fsmonitor=${fsmonitor}`,
-    '-c',
-    'core.fsmonitorHookVersion=2',
+    ...config,
     'status',
     '--porcelain',
   ];

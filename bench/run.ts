@@ -28,6 +28,7 @@ import {
   recordMemory,
   recordStart,
 } from './daemons.js';
+import { enableAsUser } from './enabled.js';
 import { findGit255, type GitBin, gitLabel, probeGit } from './gits.js';
 import { loadAverage, onPath, sleep } from './measure.js';
 import { listModes, type Mode, resetIndexes, writeNoopHook } from './modes.js';
@@ -119,7 +120,7 @@ async function smallRepository(
   ctx: Context,
   setup: Setup,
   live: Set<Monitor>,
-): Promise<Map<string, Fixed>> {
+): Promise<{ fixed: Map<string, Fixed>; modes: Mode[] }> {
   const { opts } = ctx;
   const scale = parseScale(String(opts.smallFiles));
   const dir = path.join(ctx.scratch, 'small');
@@ -127,12 +128,20 @@ async function smallRepository(
   const b = needsSecondRepo(opts, setup) ? await ensureRepo(scale, dir, () => {}, 'repo-b') : null;
   const monitors = monitorsFor(opts, setup, ctx.scratch, a, b);
   const fixed = new Map<string, Fixed>();
+  let modes: Mode[] = [];
+  let undo = () => {};
   try {
     const starts = await startAll(ctx, monitors, live, 1);
     for (const mon of monitors) {
       fixed.set(mon.key, { start: starts.get(mon.key)!, rss: mon.memory?.()?.rss ?? Number.NaN });
     }
-    const modes = listModes(setup.gits, setup.git255, monitors, a.root, writeNoopHook(ctx.scratch));
+    const enabled = enableAsUser(ctx, a.root, setup.gits);
+    undo = enabled.undo;
+    ctx.results.details.push(`small repository, \`git fsmond enable\`: ${enabled.verdict}`);
+    modes = [
+      ...listModes(setup.gits, setup.git255, monitors, a.root, writeNoopHook(ctx.scratch)),
+      ...enabled.modes,
+    ];
     resetIndexes(modes);
     await settleIndexes(ctx, modes);
     ctx.log(`status on the ${scale.files}-file repository (load average ${loadAverage()})`);
@@ -144,10 +153,11 @@ async function smallRepository(
     ctx.results.status.push(c);
     ctx.results.raw.smallModes = modes.map((m) => m.key);
   } finally {
+    undo();
     await stopAll(monitors);
     for (const m of monitors) live.delete(m);
   }
-  return fixed;
+  return { fixed, modes };
 }
 
 async function largeRepository(
@@ -243,11 +253,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let large: { monitors: Monitor[]; modes: Mode[] };
+  let small: Mode[];
   try {
-    const fixed = opts.only.has('small')
+    const s = opts.only.has('small')
       ? await smallRepository(ctx, setup, live)
-      : new Map<string, Fixed>();
-    large = await largeRepository(ctx, setup, repos, fixed, live);
+      : { fixed: new Map<string, Fixed>(), modes: [] };
+    small = s.modes;
+    large = await largeRepository(ctx, setup, repos, s.fixed, live);
   } finally {
     await stopAll(live);
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -271,7 +283,8 @@ async function main(): Promise<void> {
   );
   for (const c of ctx.results.status) {
     console.log('');
-    console.log(statusTable(c, large.modes, c.id.startsWith('small.') ? 0 : layout.files));
+    const isSmall = c.id.startsWith('small.');
+    console.log(statusTable(c, isSmall ? small : large.modes, isSmall ? 0 : layout.files));
   }
   console.log('');
   console.log(daemonTable(ctx.results, large.monitors, layout.files));

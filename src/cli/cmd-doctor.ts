@@ -14,6 +14,7 @@ import {
 } from './doctor-system.js';
 import { checkMode, modeReport } from './mode-report.js';
 import { recordedWorktrees } from './registry.js';
+import { tooSmallForMonitor } from './small-repo.js';
 
 async function runChecks(dir: string): Promise<Check[]> {
   const git = await gitInfo();
@@ -39,6 +40,7 @@ async function runChecks(dir: string): Promise<Check[]> {
     hookVersion: all.get('core.fsmonitorhookversion') ?? null,
     untrackedCache: all.get('core.untrackedcache') ?? null,
     all,
+    tooSmall: fsmonitor === null ? await tooSmallForMonitor(repo) : null,
   };
   checks.push(...checkConfig(cfg, git));
   checks.push(checkUntrackedCacheInIndex(repo, parseBool(cfg.untrackedCache ?? '') === true));

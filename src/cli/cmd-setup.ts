@@ -1,6 +1,7 @@
 /** `enable` and `disable`: the git config that makes git use (or stop using) the daemon. */
 import type { Command } from 'commander';
 import { type DaemonEntry, runningDaemons, shimHome } from '../contract/index.js';
+import { SETTINGS } from '../daemon/index.js';
 import { discoverRepo, RepoError, type RepoInfo } from '../git/index.js';
 import { action, dirOf, examples, note, out } from './common.js';
 import {
@@ -12,13 +13,15 @@ import {
   type Scope,
 } from './config.js';
 import { fetchStatus, refuseRemote, stopDaemon, stoppedLine, stopRegistered } from './control.js';
-import { describeChange, disableConfig, enableConfig } from './enable.js';
+import { CHANGED, describeChange, disableConfig, enableConfig } from './enable.js';
 import { enableMode, greetActivated, takeDownIpc } from './ipc-mode.js';
 import { forgetWorktree, recordedWorktrees, recordWorktree, WORKTREE_KEY } from './registry.js';
 import { installShims, type ShimChoice } from './shim-install.js';
+import { declinedLine, tooSmallForMonitor } from './small-repo.js';
 import { startWithProgress } from './start-watching.js';
 
 const STOP_TIMEOUT_MS = 30_000;
+const MIN = SETTINGS.enableMinEntries;
 
 /** With --global, being outside any worktree is fine: there is just no daemon to start. */
 async function worktreeIfAny(dir: string): Promise<RepoInfo | null> {
@@ -75,6 +78,11 @@ function reportShim(shim: ShimChoice): void {
   if (needsShell(shim.path)) note(`git runs '${shim.path}' through sh (shell characters)`);
 }
 
+/** A repository enabled before stays enabled: running `enable` again changes nothing. */
+async function enabledHere(repo: RepoInfo): Promise<boolean> {
+  return (await gitConfigGet(repo.worktree, '--local', CHANGED)) !== null;
+}
+
 export function addSetupCommands(program: Command): void {
   program
     .command('enable')
@@ -83,27 +91,39 @@ export function addSetupCommands(program: Command): void {
       'Set core.fsmonitor to the hook shim, core.fsmonitorHookVersion=2 and ' +
         'core.untrackedCache=true in this repository (with --global: in your global config), print ' +
         'what changed, record the worktree for `list`, and start its daemon. Values you had are ' +
-        'saved and put back by `disable`. Running it again changes nothing. With git >= 2.55 and ' +
+        'saved and put back by `disable`. Running it again changes nothing. A repository whose ' +
+        `index has fewer than ${MIN.key} (${MIN.default}) entries is left alone unless ` +
+        '--force: git scans it faster than it runs any monitor. With git >= 2.55 and ' +
         'a systemd user manager it sets IPC mode instead: core.fsmonitor=true, behind a systemd ' +
         'socket unit that starts the daemon, so git never starts its builtin one; elsewhere it ' +
         'stays in hook mode and says why (docs/ipc-mode.md).',
     )
     .option('--global', 'set the options in your global git config (works outside a repository)')
     .option('--hook', 'use the hook shim even where IPC mode works (docs/ipc-mode.md)')
+    .option('--force', `enable even a repository below ${MIN.key} index entries`)
     .addHelpText(
       'after',
       examples(
         'git fsmond enable',
+        'git fsmond enable --force',
         'git fsmond enable --hook',
         'git -C ~/src/big-repo fsmond enable',
         'git fsmond enable --global',
       ),
     )
     .action(
-      action(async (opts: { global?: boolean; hook?: boolean }, cmd: Command) => {
+      action(async (opts: { global?: boolean; hook?: boolean; force?: boolean }, cmd: Command) => {
         const scope: Scope = opts.global ? '--global' : '--local';
         const repo = opts.global ? await worktreeIfAny(dirOf(cmd)) : await discoverRepo(dirOf(cmd));
         if (repo) await refuseRemote(repo);
+        // Checked before anything is written: a declined enable leaves no trace.
+        if (repo && !opts.global && !opts.force && !(await enabledHere(repo))) {
+          const small = await tooSmallForMonitor(repo);
+          if (small) {
+            out(declinedLine(small));
+            return 0;
+          }
+        }
         const shim = await installShims();
         const mode = await enableMode(
           repo,
@@ -121,6 +141,11 @@ export function addSetupCommands(program: Command): void {
           return 0;
         }
         reportShim(shim);
+        if (opts.global && changes.length) {
+          note(
+            'globally, git spawns the shim in small repositories too, where it alone is faster (README "Small repositories"); `git fsmond enable` in each big repository instead leaves the small ones alone',
+          );
+        }
         if (repo) await startIfNone(repo);
         else note('not inside a worktree: each daemon starts with the first git command there');
         return 0;

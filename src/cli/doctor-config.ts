@@ -3,10 +3,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseBool } from '../daemon/index.js';
+import { parseBool, SETTINGS } from '../daemon/index.js';
 import { bestShim, homeShims, monitorKind, needsShell, shimBuild } from './config.js';
 import { settingProblems, settingWarnings } from './keys.js';
 import { runShimOnce, shimHomeStale } from './shim-install.js';
+import type { TooSmall } from './small-repo.js';
 
 const run = promisify(execFile);
 
@@ -79,6 +80,8 @@ export interface ConfigView {
   hookVersion: string | null;
   untrackedCache: string | null;
   all: Map<string, string>;
+  /** Set when core.fsmonitor is unset and `enable` would leave the repository alone. */
+  tooSmall: TooSmall | null;
 }
 
 /** core.fsmonitor, core.fsmonitorHookVersion and core.untrackedCache, as git sees them. */
@@ -88,7 +91,16 @@ export function checkConfig(cfg: ConfigView, git: GitInfo): Check[] {
   const kind = monitorKind(cfg.fsmonitor);
   const where = cfg.fsmonitorScope ? ` (${cfg.fsmonitorScope} config)` : '';
   const name = 'core.fsmonitor';
-  if (kind === 'none') {
+  if (kind === 'none' && cfg.tooSmall) {
+    const { entries, limit } = cfg.tooSmall;
+    checks.push(
+      check(
+        name,
+        'ok',
+        `core.fsmonitor is unset, as enable leaves it in a repository of ${entries} index entries (below ${SETTINGS.enableMinEntries.key}, ${limit}): git scans it faster than it runs any monitor; 'git fsmond enable --force' uses one anyway`,
+      ),
+    );
+  } else if (kind === 'none') {
     checks.push(check(name, 'fail', `core.fsmonitor is ${cfg.fsmonitor ?? 'unset'}${where}`, fix));
   } else if (kind === 'ipc') {
     checks.push(

@@ -169,6 +169,17 @@ export const SETTINGS = {
     max: 1_000_000,
     help: 'below this many index entries the shims answer `/` without asking, so no daemon needs to run there; read at daemon start; `0` never',
   },
+  enableMinEntries: {
+    key: 'fsmond.enableMinEntries',
+    type: 'int',
+    // The crossover measured on a quiet machine (README "Small repositories"): below about
+    // 5000 entries git's own lstat scan costs less than spawning any hook, so a monitor there
+    // only adds time. Read by `enable`, not by the daemon.
+    default: 5000,
+    min: 0,
+    max: 1_000_000,
+    help: 'below this many index entries `enable` (without `--force`) leaves a repository alone: git scans it faster than it runs any monitor; `0` always enables',
+  },
   backend: {
     key: 'fsmond.backend',
     type: 'enum',
@@ -296,6 +307,7 @@ export function settingsFrom(config: Map<string, string>): Settings {
     answerCacheBytes: read('answerCacheBytes'),
     idleTimeout: read('idleTimeout'),
     smallRepoEntries: read('smallRepoEntries'),
+    enableMinEntries: read('enableMinEntries'),
     backend: read('backend'),
     allowRemote: read('allowRemote'),
     socketDir: read('socketDir'),

@@ -8,7 +8,14 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
-import { GIT_ENV, LAUNCHER, makeRepo, type RepoOptions, stopDaemon } from './git.js';
+import {
+  GIT_ENV,
+  LAUNCHER,
+  makeRepo,
+  type RepoOptions,
+  SMALL_REPOS_ENABLED,
+  stopDaemon,
+} from './git.js';
 import { scratchDir } from './scratch.js';
 import { waitFor } from './wait.js';
 
@@ -43,6 +50,9 @@ export class CliSandbox {
 
   constructor() {
     fs.mkdirSync(this.home);
+    // Test repositories have a handful of files: without this, `enable` would leave them alone
+    // (fsmond.enableMinEntries). The tests of that limit set it in the repository.
+    fs.writeFileSync(path.join(this.home, '.gitconfig'), SMALL_REPOS_ENABLED);
   }
 
   /** A sandbox for the enclosing describe block, cleaned up after its tests. */
@@ -91,9 +101,11 @@ export class CliSandbox {
     );
   }
 
+  /** The global config as the commands left it, without the sandbox's own seed line. */
   globalConfig(): string[] {
     try {
-      return splitLines(this.git(this.root, ['config', '--global', '--list']));
+      const lines = splitLines(this.git(this.root, ['config', '--global', '--list']));
+      return lines.filter((l) => l !== 'fsmond.enableminentries=0');
     } catch {
       return [];
     }

@@ -21,6 +21,9 @@ export function testShim(): string {
 }
 
 const tmpHome = scratchDir('fsmond-home-');
+/** A global config in which `enable` takes test repositories of a handful of files. */
+export const SMALL_REPOS_ENABLED = '[fsmond]\n\tenableMinEntries = 0\n';
+fs.writeFileSync(path.join(tmpHome, '.gitconfig'), SMALL_REPOS_ENABLED);
 
 /** git with no user or system config leaking in (a developer may have enabled us globally). */
 export const GIT_ENV: NodeJS.ProcessEnv = {

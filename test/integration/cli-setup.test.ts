@@ -120,7 +120,8 @@ describe('cli enable / disable', () => {
   test('without a global config to record in, enable and disable still work, with a note', async () => {
     const wt = box.repo('homeless');
     const noHome = { HOME: undefined, XDG_CONFIG_HOME: undefined };
-    const r = await box.run(['enable'], wt, noHome);
+    // No global config: nothing lifts the small-repository limit but --force.
+    const r = await box.run(['enable', '--force'], wt, noHome);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.lines.at(-1)!, /^started daemon/);
     assert.deepEqual(r.errLines, [
