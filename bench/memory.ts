@@ -64,6 +64,8 @@ interface Sample {
   settled: Memory;
   paths: number;
   readyMs: number;
+  /** The query answering the changed paths (the daemon's interpreter-only V8 shows here). */
+  answerMs: number;
 }
 
 async function bareNodeRss(): Promise<number> {
@@ -141,11 +143,23 @@ async function measure(repo: SynthRepo, variant: Variant, round: number): Promis
     const queried = memoryOf(daemon.pid!);
     // A different mtime each round, so every touch is a change git would see.
     touch(repo, changes, new Date(Date.now() - (round + 1) * 60_000));
+    const t1 = performance.now();
     const a = parseAnswer(await request(repo, token));
+    const answerMs = performance.now() - t1;
     const answered = memoryOf(daemon.pid!);
     await sleep(3000);
     const settled = memoryOf(daemon.pid!);
-    return { variant, bare, started, queried, answered, settled, paths: a.paths, readyMs };
+    return {
+      variant,
+      bare,
+      started,
+      queried,
+      answered,
+      settled,
+      paths: a.paths,
+      readyMs,
+      answerMs,
+    };
   } finally {
     if (!gone) await request(repo, REQUEST.quit).catch(() => daemon.kill());
     await exited;
@@ -163,7 +177,7 @@ function report(s: Sample): void {
     `  after ${queries} queries       ${r(s.queried.rss)}  peak ${s.queried.hwm.toFixed(1)} MB`,
   );
   console.log(
-    `  after ${s.paths} paths   ${r(s.answered.rss)}  peak ${s.answered.hwm.toFixed(1)} MB`,
+    `  after ${s.paths} paths   ${r(s.answered.rss)}  peak ${s.answered.hwm.toFixed(1)} MB  (answered in ${s.answerMs.toFixed(0)} ms)`,
   );
   console.log(`  3 s later             ${r(s.settled.rss)}`);
 }
