@@ -30,6 +30,7 @@ import {
 } from './daemons.js';
 import { enableAsUser } from './enabled.js';
 import { findGit255, type GitBin, gitLabel, probeGit } from './gits.js';
+import { inotifyShortfall } from './inotify-budget.js';
 import { loadAverage, onPath, sleep } from './measure.js';
 import { listModes, type Mode, resetIndexes, writeNoopHook } from './modes.js';
 import { FsmondMonitor, type Monitor } from './monitor.js';
@@ -242,6 +243,17 @@ async function main(): Promise<void> {
           ? 'reused from cache'
           : `generated in ${(r.generatedMs / 1000).toFixed(1)} s`),
     );
+  }
+
+  const watchers =
+    1 +
+    (needsSecondRepo(opts, setup)
+      ? (opts.builtin && setup.git255 ? 1 : 0) + (setup.watchman.ok ? 1 : 0)
+      : 0);
+  const shortfall = inotifyShortfall(repos[0]!.layout.dirs, watchers);
+  if (shortfall) {
+    console.error(`bench: ${shortfall}`);
+    process.exit(2);
   }
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fsmond-bench-run-'));
