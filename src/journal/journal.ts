@@ -1,5 +1,5 @@
+import { LRUCache } from 'lru-cache';
 import { TRIVIAL_REASON, type TrivialReason } from '../contract/index.js';
-import { SizedLru } from './answer-cache.js';
 import { formatToken, neverValidToken, newEpochId, parseToken } from './token.js';
 
 /**
@@ -86,11 +86,14 @@ export class Journal {
   /** A request `seq` can be answered only if every batch above it is still kept. */
   private tailSeq = 0;
   private retained = 0;
-  private readonly cache: SizedLru<Answer>;
+  private readonly cache: LRUCache<string, Answer>;
   private counters = { answers: 0, trivialAnswers: 0, cacheHits: 0 };
 
   constructor(private readonly opts: JournalOptions) {
-    this.cache = new SizedLru<Answer>(Math.max(1, opts.cacheBytes), (a) => a.payload.length);
+    this.cache = new LRUCache<string, Answer>({
+      maxSize: Math.max(1, opts.cacheBytes),
+      sizeCalculation: (a) => Math.max(1, a.payload.length),
+    });
   }
 
   get ready(): boolean {
