@@ -102,6 +102,10 @@ function monitorsFor(
   return monitors;
 }
 
+/** How many daemons monitorsFor makes for the large repository (without making them). */
+const daemonCount = (opts: Options, setup: Setup) =>
+  1 + (opts.builtin && setup.git255 ? 1 : 0) + (setup.watchman.ok ? 1 : 0);
+
 const needsSecondRepo = (opts: Options, setup: Setup) =>
   (opts.builtin && !!setup.git255) || setup.watchman.ok;
 
@@ -245,12 +249,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const watchers =
-    1 +
-    (needsSecondRepo(opts, setup)
-      ? (opts.builtin && setup.git255 ? 1 : 0) + (setup.watchman.ok ? 1 : 0)
-      : 0);
-  const shortfall = inotifyShortfall(repos[0]!.layout.dirs, watchers);
+  const shortfall = inotifyShortfall(repos[0]!.layout.dirs, daemonCount(opts, setup));
   if (shortfall) {
     console.error(`bench: ${shortfall}`);
     process.exit(2);

@@ -40,7 +40,7 @@ async function runChecks(dir: string): Promise<Check[]> {
     hookVersion: all.get('core.fsmonitorhookversion') ?? null,
     untrackedCache: all.get('core.untrackedcache') ?? null,
     all,
-    tooSmall: fsmonitor === null ? await tooSmallForMonitor(repo) : null,
+    tooSmall: fsmonitor === null ? await tooSmallForMonitor(repo, all) : null,
   };
   checks.push(...checkConfig(cfg, git));
   checks.push(checkUntrackedCacheInIndex(repo, parseBool(cfg.untrackedCache ?? '') === true));

@@ -1,5 +1,5 @@
 /** Repositories too small for any monitor to pay back (README "Small repositories"). */
-import { indexEntries, SETTINGS, settingsFrom } from '../daemon/index.js';
+import { entriesBelow, SETTINGS, settingsFrom } from '../daemon/index.js';
 import { type RepoInfo, readConfig } from '../git/index.js';
 
 export interface TooSmall {
@@ -7,12 +7,17 @@ export interface TooSmall {
   limit: number;
 }
 
-/** Below fsmond.enableMinEntries index entries; null when not (or the size is unknown). */
-export async function tooSmallForMonitor(repo: RepoInfo): Promise<TooSmall | null> {
-  const limit = settingsFrom(await readConfig(repo.worktree)).enableMinEntries;
-  if (limit <= 0) return null;
-  const entries = indexEntries(repo.gitDir);
-  return entries !== null && entries < limit ? { entries, limit } : null;
+/**
+ * Below fsmond.enableMinEntries index entries; null when not (or the size is unknown).
+ * `config` is the repository's, as readConfig gives it, when the caller has it already.
+ */
+export async function tooSmallForMonitor(
+  repo: RepoInfo,
+  config?: Map<string, string>,
+): Promise<TooSmall | null> {
+  const limit = settingsFrom(config ?? (await readConfig(repo.worktree))).enableMinEntries;
+  const entries = entriesBelow(repo.gitDir, limit);
+  return entries === null ? null : { entries, limit };
 }
 
 export function declinedLine(s: TooSmall): string {

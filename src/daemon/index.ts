@@ -24,7 +24,7 @@ import { clearUnresponsive } from './unresponsive.js';
 
 export type { Settings } from './settings.js';
 export * from './settings.js';
-export { indexEntries } from './small-repo.js';
+export { entriesBelow } from './small-repo.js';
 export { checkGitDirOwner, ownerName, StateDir } from './state-dir.js';
 
 export interface RunOptions {

@@ -23,6 +23,13 @@ export function indexEntries(gitDir: string): number | null {
   }
 }
 
+/** The index's entry count when it is known and below `limit`; null otherwise or when `limit` is 0. */
+export function entriesBelow(gitDir: string, limit: number): number | null {
+  if (limit <= 0) return null;
+  const entries = indexEntries(gitDir);
+  return entries !== null && entries < limit ? entries : null;
+}
+
 /**
  * At start: below `limit` index entries, leave the limit in `fsmond/small-repo` for the
  * shims, which then answer `/` while the index stays that small (they read its header on
@@ -32,8 +39,7 @@ export function indexEntries(gitDir: string): number | null {
 export function publishSmallRepo(stateDir: StateDir, gitDir: string, limit: number): void {
   try {
     const file = stateDir.file('smallRepo');
-    const entries = limit > 0 ? indexEntries(gitDir) : null;
-    if (entries === null || entries >= limit) {
+    if (entriesBelow(gitDir, limit) === null) {
       fs.rmSync(file, { force: true });
       return;
     }
