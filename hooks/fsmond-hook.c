@@ -181,19 +181,20 @@ static unsigned long be32(const unsigned char *p) {
 /* A daemon that started in a small repository left its fsmond.smallRepoEntries in SMALL_REPO:
  * while the index (its header: "DIRC", version, entry count) has fewer entries, git's own
  * rescan costs less than the round trip, so the shim answers `/` without asking. `/` is
- * always correct; anything unexpected (another GIT_INDEX_FILE, no index) means "ask". */
+ * always correct; anything unexpected (another GIT_INDEX_FILE, no index) means "ask". Opened
+ * non-blocking: a FIFO planted there reads as empty instead of stalling git. */
 static int small_repo(void) {
   char b[24];
   unsigned char h[12];
   if (getenv("GIT_INDEX_FILE")) return 0;
-  int f = open(SMALL_REPO, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int f = open(SMALL_REPO, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (f < 0) return 0;
   ssize_t n = read(f, b, sizeof b - 1);
   close(f);
   if (n <= 0) return 0;
   b[n] = '\0';
   long limit = strtol(b, NULL, 10);
-  if (limit <= 0 || (f = open("index", O_RDONLY | O_CLOEXEC)) < 0) return 0;
+  if (limit <= 0 || (f = open("index", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) return 0;
   n = read(f, h, sizeof h);
   close(f);
   return n == (ssize_t)sizeof h && memcmp(h, "DIRC", 4) == 0 && be32(h + 8) < (unsigned long)limit;

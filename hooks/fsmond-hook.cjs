@@ -346,23 +346,24 @@ function query(sock, token, gitdir, muted) {
 // so git's own rescan is cheaper than asking (see small_repo in fsmond-hook.c).
 function smallRepo(gitdir) {
   if (process.env.GIT_INDEX_FILE) return false;
-  let limit;
-  try {
-    limit = Number.parseInt(fs.readFileSync(path.join(gitdir, SMALL_REPO), 'latin1'), 10);
-  } catch {
-    return false;
-  }
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  // Non-blocking, and read without a position: a FIFO planted there reads as nothing.
+  const head = (name, flags, len) => {
+    let fd;
+    try {
+      fd = fs.openSync(path.join(gitdir, name), O_RDONLY | O_NONBLOCK | flags);
+      const buf = Buffer.alloc(len);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, len, null));
+    } catch {
+      return Buffer.alloc(0);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  };
+  const limit = Number.parseInt(head(SMALL_REPO, O_NOFOLLOW, 23).toString('latin1'), 10);
   if (!(limit > 0)) return false;
-  const head = Buffer.alloc(12);
-  let fd;
-  try {
-    fd = fs.openSync(path.join(gitdir, 'index'), 'r');
-  } catch {
-    return false;
-  }
-  const n = fs.readSync(fd, head, 0, 12, 0);
-  fs.closeSync(fd);
-  return n === 12 && head.toString('latin1', 0, 4) === 'DIRC' && head.readUInt32BE(8) < limit;
+  const h = head('index', 0, 12);
+  return h.length === 12 && h.toString('latin1', 0, 4) === 'DIRC' && h.readUInt32BE(8) < limit;
 }
 
 function main() {

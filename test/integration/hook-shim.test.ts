@@ -4,6 +4,7 @@
  * layouts, long socket paths, and every malformed answer. Real processes and sockets.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -156,6 +157,22 @@ for (const shim of shims()) {
           ],
           ['no number', () => fs.writeFileSync(marker, 'small\n')],
           ['no marker', () => fs.rmSync(marker)],
+          // Nothing writes to these FIFOs: a shim that opened either blocking would hang.
+          [
+            'the index is a FIFO',
+            () => {
+              fs.writeFileSync(marker, '3\n');
+              fs.rmSync(index, { force: true });
+              execFileSync('mkfifo', [index]);
+            },
+          ],
+          [
+            'the marker is a FIFO',
+            () => {
+              fs.rmSync(marker);
+              execFileSync('mkfifo', [marker]);
+            },
+          ],
         ];
         for (const [i, [why, arrange, extra]] of asked.entries()) {
           arrange();
