@@ -236,7 +236,7 @@ static int try_connect(void) { return connect_name(SOCK_NAME); }
 /* The socket the pointer file names, if it is a socket of ours. ENOENT when there is none. */
 static int connect_pointer(void) {
   char p[PATH_MAX];
-  int f = open(POINTER, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int f = open(POINTER, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
   ssize_t n = -1;
   if (f >= 0) {
     n = read(f, p, sizeof p - 1);

@@ -110,7 +110,8 @@ function pointedSocket(gitdir) {
   try {
     const fd = fs.openSync(
       path.join(gitdir, POINTER),
-      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+      // Non-blocking: a FIFO there reads as nothing (EAGAIN) instead of stalling git.
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
     );
     let p;
     try {

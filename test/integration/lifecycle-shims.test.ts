@@ -6,6 +6,7 @@
  * never reached): a shim that waited its whole budget would be reported as hung.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -160,5 +161,13 @@ for (const shim of shims()) {
         assert.equal(starts(), 2, "another user's socket is not trusted: the daemon is started");
       },
     );
+
+    it('a FIFO for a pointer reads as no pointer: no wait for a writer', T, async () => {
+      const { repo, starts, run } = setup(REFUSE);
+      fs.mkdirSync(path.join(repo.gitdir, 'fsmond'), { mode: 0o700 });
+      execFileSync('mkfifo', [path.join(repo.gitdir, 'fsmond', 'socket')]);
+      assertUnavailable(await run());
+      assert.equal(starts(), 1, 'no pointer: the daemon is started');
+    });
   });
 }
