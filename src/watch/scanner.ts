@@ -10,10 +10,9 @@
  * - scanAsync: the initial scan and full rescans, in time slices that yield to the event loop.
  *   It reports nothing: it runs before any token.
  */
-import type { Dirent } from 'node:fs';
-import { readdirSync } from 'node:fs';
 import { type DirNode, type DirTree, joinRel } from './dir-tree.js';
 import { errCode, isDenied, isGone, SyncLostError } from './errors.js';
+import { type Listing, listDir } from './list-dir.js';
 
 export interface ScanHost {
   readonly tree: DirTree;
@@ -38,34 +37,6 @@ export interface ScanHost {
 /** The root's is the repository; any other is a nested repository. Never look inside. */
 const DOT_GIT = '.git';
 
-type Entries = Dirent[];
-
-/**
- * Names come back as latin1 strings, which is exactly our byte-string form, without a Buffer
- * per name (that cost ~1.8 s of main-thread time on 1M files). The path goes in as a Buffer
- * so it reaches the kernel byte for byte.
- */
-const LATIN1 = { withFileTypes: true, encoding: 'latin1' } as const;
-const BUFFER = { withFileTypes: true, encoding: 'buffer' } as const;
-
-function listSync(abs: string): Entries {
-  const p = Buffer.from(abs, 'latin1');
-  try {
-    return readdirSync(p, LATIN1);
-  } catch (err) {
-    if (errCode(err) !== 'ERR_INVALID_ARG_TYPE') throw err;
-    // Entries of unknown type (no d_type): Node lstats them, joining a Buffer path with a
-    // string name, which it refuses. Only then pay for Buffer names.
-    return readdirSync(p, BUFFER).map(asLatin1);
-  }
-}
-
-function asLatin1(e: Dirent<Buffer>): Dirent {
-  const d = e as unknown as { name: string | Buffer };
-  d.name = (d.name as Buffer).toString('latin1');
-  return e as unknown as Dirent;
-}
-
 /** Scan below `start` (already watched), reporting every entry beneath it into `out`. */
 export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: string[]): void {
   const stack: Array<[DirNode, string]> = [[start, startRel]];
@@ -75,9 +46,9 @@ export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: 
     // path): listing `rel` now could show another directory's entries.
     if (!host.tree.isLive(node) || host.tree.pathOf(node) !== rel) continue;
     host.flushPending(node, rel, out);
-    let entries: Entries;
+    let entries: Listing;
     try {
-      entries = listSync(host.abs(rel));
+      entries = listDir(host.abs(rel), true);
     } catch (err) {
       const code = errCode(err);
       // Gone already: its removal is queued as an event on the parent.
@@ -131,9 +102,9 @@ function listOne(host: ScanHost, node: DirNode, stack: DirNode[]): void {
   // Moved out or removed by an event read since its parent was listed.
   const loc = tree.locate(node);
   if (loc.top !== tree.root || !tree.isLive(node)) return;
-  let entries: Entries;
+  let entries: Listing;
   try {
-    entries = listSync(host.abs(loc.rel));
+    entries = listDir(host.abs(loc.rel), false);
   } catch (err) {
     const code = errCode(err);
     if (isGone(code)) return;
@@ -150,21 +121,18 @@ function visit(
   host: ScanHost,
   node: DirNode,
   rel: string,
-  entries: Entries,
+  entries: Listing,
   out: string[] | null,
   push: (child: DirNode, childRel: string) => void,
 ): void {
   const listed = node.children || node.opaque ? new Set<string>() : null;
-  for (const e of entries) {
-    const name = e.name;
+  if (out) {
+    for (const name of entries.files) if (name !== DOT_GIT) out.push(joinRel(rel, name));
+  }
+  for (const name of entries.dirs) {
     if (name === DOT_GIT) continue;
-    // Symlinks are not followed: a symlink to a directory is a file entry.
-    const isDir = e.isDirectory();
-    // A full scan reports nothing: no path for each of its (1M) files then.
-    if (!isDir && !out) continue;
     const childRel = joinRel(rel, name);
     out?.push(childRel);
-    if (!isDir) continue;
     listed?.add(name);
     const child = host.watchChild(node, rel, name, out);
     if (child) push(child, childRel);
