@@ -131,7 +131,8 @@ function visit(
   }
   for (const name of entries.dirs) {
     if (name === DOT_GIT) continue;
-    const childRel = joinRel(rel, name);
+    // A full scan (no `out`) keeps no path: its stack holds nodes.
+    const childRel = out ? joinRel(rel, name) : '';
     out?.push(childRel);
     listed?.add(name);
     const child = host.watchChild(node, rel, name, out);
