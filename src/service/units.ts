@@ -2,7 +2,7 @@
  * The systemd user units that keep a worktree's socket listening while no daemon runs, as pure
  * text: what to write is decided here, writing it and talking to systemctl is in systemctl.ts.
  */
-import { createHash } from 'node:crypto';
+import { sha1Hex } from '../sys/sha1.js';
 
 /**
  * Set in the service unit: the socket unit that started the daemon, which it disables when its
@@ -39,7 +39,7 @@ export function escapePath(p: string): string {
 export function unitBaseName(gitDir: string): string {
   const readable = `${PREFIX}${escapePath(gitDir)}`;
   if (readable.length + '.service'.length <= UNIT_NAME_MAX) return readable;
-  return `${PREFIX}${createHash('sha1').update(gitDir, 'utf8').digest('hex')}`;
+  return `${PREFIX}${sha1Hex(gitDir)}`;
 }
 
 export interface UnitSpec {
