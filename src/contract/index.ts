@@ -6,7 +6,7 @@ export {
   runtimeDir,
   unregisterDaemon,
 } from './daemons.js';
-export { HOOK_LIMITS, START_STATUS } from './hook.js';
+export { DAEMON_NODE_OPTION, daemonNodeOptions, HOOK_LIMITS, START_STATUS } from './hook.js';
 export {
   findSocket,
   LAYOUT,

@@ -2,6 +2,7 @@
  * The systemd user units that keep a worktree's socket listening while no daemon runs, as pure
  * text: what to write is decided here, writing it and talking to systemctl is in systemctl.ts.
  */
+import { DAEMON_NODE_OPTION } from '../contract/index.js';
 import { sha1Hex } from '../sys/sha1.js';
 
 /**
@@ -110,6 +111,7 @@ export function unitFiles(spec: UnitSpec): UnitFiles {
     // No Restart=: the socket starts the daemon again on the next connection.
     `ExecStart=${spec.command.map(execWord).join(' ')}`,
     `Environment=${quoted(`${SOCKET_UNIT_ENV}=${spec.name}.socket`)}`,
+    `Environment=${quoted(`NODE_OPTIONS=${DAEMON_NODE_OPTION}`)}`,
     // Exits within 5 s of SIGTERM by itself (its shutdown guard).
     'TimeoutStopSec=10',
     '',
