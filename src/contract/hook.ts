@@ -30,8 +30,9 @@ export const HOOK_LIMITS = {
  * service unit): V8 without its JIT saves ~1 MB RSS for the daemon's life (the code range and
  * the copy of the builtins a JIT needs; bench/README.md "Daemon memory"), and only NODE_OPTIONS
  * or node's command line can say so, before V8 starts. The daemon's JavaScript runs in the
- * interpreter anyway (src/cli/daemon-main.ts); the CLI keeps its JIT (under --jitless it
- * warns on stderr as it loads CommonJS from ESM).
+ * interpreter anyway (src/cli/daemon-main.ts). Its price: node 20 prints one line, "Warning:
+ * disabling flag --expose_wasm due to conflicting flags", on stderr as it starts (into the
+ * daemon's log), which is also why the CLI does not take it.
  */
 export const DAEMON_NODE_OPTION = '--jitless';
 
