@@ -1,11 +1,11 @@
 /**
  * The daemon's memory on a synthetic repository (bench/synth.ts), against a bare `node` process
  * measured in the same run: the daemon is started as the shims start it (`bin/git-fsmond
- * daemon <root>`), then VmRSS/VmHWM are read from /proc after it is watching, after --queries
+ * daemon <root>`, NODE_OPTIONS with the contract's DAEMON_NODE_OPTION added), then VmRSS/VmHWM are read from /proc after it is watching, after --queries
  * token queries with no change, and after one query answering --changes changed paths.
  *   node dist/bench/memory.js [--scale 100k] [--cache-dir DIR] [--queries 20] [--changes 100000]
  *                             [--rounds 1] [--node-options '--flag ...' ...] [--launcher BIN ...]
- * Each --node-options value (NODE_OPTIONS for the daemon; '' = none) and each --launcher (the
+ * Each --node-options value (more NODE_OPTIONS for the daemon; '' = none) and each --launcher (the
  * bin/git-fsmond of another checkout, say main's, as a baseline) makes more variants, run
  * interleaved --rounds times. Information only: the exit code never depends on
  * the figures.
@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LAUNCHER } from '../src/cli/common.js';
-import { REQUEST, socketPathFor } from '../src/contract/index.js';
+import { daemonNodeOptions, REQUEST, socketPathFor } from '../src/contract/index.js';
 import { sendRequest } from '../src/ipc/index.js';
 import { loadAverage, procMemory, sleep } from './measure.js';
 import { defaultCacheDir, ensureRepo, gitEnv, parseScale, type SynthRepo } from './synth.js';
@@ -119,7 +119,7 @@ function touch(repo: SynthRepo, count: number, when: Date): void {
 
 async function measure(repo: SynthRepo, variant: Variant, round: number): Promise<Sample> {
   const bare = await bareNodeRss();
-  const env = gitEnv(variant.nodeOptions ? { NODE_OPTIONS: variant.nodeOptions } : {});
+  const env = gitEnv({ NODE_OPTIONS: daemonNodeOptions(variant.nodeOptions || undefined) });
   const t0 = performance.now();
   const daemon = spawn(variant.launcher, ['daemon', repo.root], { stdio: 'ignore', cwd: '/', env });
   let gone = false;

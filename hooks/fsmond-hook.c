@@ -88,6 +88,7 @@
 #define LAUNCHER_ENV "GIT_FSMOND_LAUNCHER"
 #define START_FD_ENV "GIT_FSMOND_START_FD"
 #define START_OK "ok"
+#define DAEMON_NODE_OPTION "--jitless"
 #define PKT_MAX 65520 /* header + payload */
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define ANSWER_MAX ((size_t)1 << 30)
@@ -368,6 +369,16 @@ static const char *find_launcher(char *buf, size_t cap) {
   return access(buf, X_OK) == 0 ? buf : NULL;
 }
 
+/* NODE_OPTIONS with DAEMON_NODE_OPTION added (V8 without its JIT: ~1 MB less RSS for the
+ * daemon's life), the user's own options kept. */
+static int add_daemon_node_option(void) {
+  const char *old = getenv("NODE_OPTIONS");
+  if (!old || !*old) return setenv("NODE_OPTIONS", DAEMON_NODE_OPTION, 1);
+  char both[8192];
+  int n = snprintf(both, sizeof both, "%s %s", old, DAEMON_NODE_OPTION);
+  return n > 0 && (size_t)n < sizeof both ? setenv("NODE_OPTIONS", both, 1) : 0;
+}
+
 /* A pipe whose both ends are closed on exec (the child re-opens its end as fd 3). */
 static int cloexec_pipe(int p[2]) {
 #if LINUX_FAST
@@ -404,6 +415,7 @@ static int spawn_daemon(const char *root) {
     close_from(4);
     if (chdir("/") < 0) _exit(1);
     unsetenv("NODE_EXTRA_CA_CERTS");
+    if (add_daemon_node_option() < 0) _exit(1);
     sigset_t none; /* the daemon starts with default signals, like a libuv child */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

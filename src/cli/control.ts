@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import {
   type DaemonEntry,
   type DaemonStatus,
+  daemonNodeOptions,
   findSocket,
   REQUEST,
   stateDirFor,
@@ -147,9 +148,15 @@ export async function refuseRemote(repo: RepoInfo): Promise<void> {
   }
 }
 
-/** Environment for a detached daemon: no CA bundle to parse (it never talks to a network). */
+/**
+ * Environment for a detached daemon: no CA bundle to parse (it never talks to a network), V8
+ * without its JIT (contract DAEMON_NODE_OPTION).
+ */
 export function daemonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: daemonNodeOptions(process.env.NODE_OPTIONS),
+  };
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }

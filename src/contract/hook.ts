@@ -26,6 +26,22 @@ export const HOOK_LIMITS = {
 } as const;
 
 /**
+ * Added to NODE_OPTIONS for the daemon by whatever starts it (both shims, `start`, the
+ * service unit): V8 without its JIT saves ~1 MB RSS for the daemon's life (the code range and
+ * the copy of the builtins a JIT needs; bench/README.md "Daemon memory"), and only NODE_OPTIONS
+ * or node's command line can say so, before V8 starts. The daemon's JavaScript runs in the
+ * interpreter anyway (src/cli/daemon-main.ts). Its price: node 20 prints one line, "Warning:
+ * disabling flag --expose_wasm due to conflicting flags", on stderr as it starts (into the
+ * daemon's log), which is also why the CLI does not take it.
+ */
+export const DAEMON_NODE_OPTION = '--jitless';
+
+/** NODE_OPTIONS for a daemon started from an environment with `inherited` (the user's kept). */
+export function daemonNodeOptions(inherited: string | undefined): string {
+  return inherited ? `${inherited} ${DAEMON_NODE_OPTION}` : DAEMON_NODE_OPTION;
+}
+
+/**
  * How a daemon started by a shim tells that shim how its start went, so that a refusal or a
  * crash ends the shim's wait at once. The shim passes the write end of a pipe as the fd number
  * in `fdEnv` (no other fd beyond stdio). The daemon writes one line, `ready` once it listens

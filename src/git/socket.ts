@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { socketPathFor } from '../contract/index.js';
+import { sha1Hex } from '../sys/sha1.js';
 import { filesystemOf } from './filesystem.js';
 import { RepoError, type RepoInfo } from './repo.js';
 
@@ -43,7 +43,7 @@ export async function socketLocationFor(
       { gitDir: repo.gitDir },
     );
   }
-  const hash = createHash('sha1').update(repo.worktree, 'utf8').digest('hex');
+  const hash = sha1Hex(repo.worktree);
   return { path: path.join(dir, `.git-fsmonitor-${hash}`), relocated: true };
 }
 

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import { closeSync, openSync, readSync, type Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import path from 'node:path';
@@ -54,6 +53,21 @@ export async function clearSocketPath(socketPath: string): Promise<void> {
 }
 
 /**
+ * Random hex for the temporary name, so nobody can plant or race a file at it ahead of us. From
+ * /dev/urandom, not node:crypto: importing that costs a daemon ~0.8 MB RSS for its whole life.
+ */
+function unguessableHex(bytes: number): string {
+  const buf = Buffer.alloc(bytes);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, buf, 0, bytes, null);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('hex');
+}
+
+/**
  * Binds `server` and makes it appear at `socketPath` atomically, already chmod 0600.
  *
  * Why not bind `socketPath` directly: libuv unlinks the name it bound when the server closes.
@@ -73,7 +87,7 @@ export async function publishSocket(
 ): Promise<FileIdentity> {
   const tmpPath = path.join(
     path.dirname(socketPath),
-    `.fsmond-${process.pid}-${randomBytes(6).toString('hex')}.sock`,
+    `.fsmond-${process.pid}-${unguessableHex(6)}.sock`,
   );
   try {
     await listen(server, tmpPath, backlog);

@@ -2,7 +2,8 @@
  * The systemd user units that keep a worktree's socket listening while no daemon runs, as pure
  * text: what to write is decided here, writing it and talking to systemctl is in systemctl.ts.
  */
-import { createHash } from 'node:crypto';
+import { DAEMON_NODE_OPTION } from '../contract/index.js';
+import { sha1Hex } from '../sys/sha1.js';
 
 /**
  * Set in the service unit: the socket unit that started the daemon, which it disables when its
@@ -39,7 +40,7 @@ export function escapePath(p: string): string {
 export function unitBaseName(gitDir: string): string {
   const readable = `${PREFIX}${escapePath(gitDir)}`;
   if (readable.length + '.service'.length <= UNIT_NAME_MAX) return readable;
-  return `${PREFIX}${createHash('sha1').update(gitDir, 'utf8').digest('hex')}`;
+  return `${PREFIX}${sha1Hex(gitDir)}`;
 }
 
 export interface UnitSpec {
@@ -110,6 +111,7 @@ export function unitFiles(spec: UnitSpec): UnitFiles {
     // No Restart=: the socket starts the daemon again on the next connection.
     `ExecStart=${spec.command.map(execWord).join(' ')}`,
     `Environment=${quoted(`${SOCKET_UNIT_ENV}=${spec.name}.socket`)}`,
+    `Environment=${quoted(`NODE_OPTIONS=${DAEMON_NODE_OPTION}`)}`,
     // Exits within 5 s of SIGTERM by itself (its shutdown guard).
     'TimeoutStopSec=10',
     '',

@@ -3,7 +3,7 @@
  * (inotify for the watcher, peer credentials for the socket code). Loaded on first use, so
  * merely importing a module that uses it works on any platform.
  */
-import { createRequire } from 'node:module';
+import { packageRequire } from '../contract/index.js';
 
 type Koffi = typeof import('koffi');
 type Library = ReturnType<Koffi['load']>;
@@ -19,7 +19,7 @@ let loaded: Libc | null = null;
 
 export function libc(): Libc {
   if (loaded) return loaded;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const koffi = packageRequire('koffi') as Koffi;
   let lib: Library;
   try {
     lib = koffi.load('libc.so.6');

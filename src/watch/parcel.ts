@@ -10,7 +10,7 @@
  * whenever a `watchman` binary is on PATH (docs/linux-watching.md, trap T2).
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { packageRequire } from '../contract/index.js';
 import { errCode, FatalError, isDenied, SyncLostError } from './errors.js';
 import { Lifecycle, type RetryOptions } from './lifecycle.js';
 import type { WatchBatch, Watcher, WatcherOptions, WatcherStats } from './types.js';
@@ -123,7 +123,7 @@ export class ParcelWatcher implements Watcher {
   }
 
   private async subscribeAll(): Promise<void> {
-    this.parcel ??= createRequire(import.meta.url)('@parcel/watcher') as Parcel;
+    this.parcel ??= packageRequire('@parcel/watcher') as Parcel;
     const current = ++this.subscription;
     const inside = this.relative(this.gitDir);
     const subs: Subscription[] = [];

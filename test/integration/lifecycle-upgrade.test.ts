@@ -14,15 +14,13 @@ import { daemonStatus, PACKAGE_ROOT as ROOT } from '../helpers/git.js';
 import { GitRounds } from '../helpers/git-rounds.js';
 import { alive, logOf } from '../helpers/lifecycle-util.js';
 
-/** The parts of the package an install has, plus its dependencies through a link. */
+/** The parts of the package an install has (package.json's "files"), plus its dependencies through a link. */
 function copyPackage(to: string): string {
-  fs.mkdirSync(path.join(to, 'dist'), { recursive: true });
-  fs.cpSync(path.join(ROOT, 'bin'), path.join(to, 'bin'), { recursive: true });
-  fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(to, 'dist', 'src'), { recursive: true });
+  const files: string[] = JSON.parse(
+    fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'),
+  ).files;
+  for (const f of files) fs.cpSync(path.join(ROOT, f), path.join(to, f), { recursive: true });
   fs.mkdirSync(path.join(to, 'hooks', 'bin'), { recursive: true });
-  for (const f of ['build.mjs', 'fsmond-hook.c', 'fsmond-hook.cjs']) {
-    fs.copyFileSync(path.join(ROOT, 'hooks', f), path.join(to, 'hooks', f));
-  }
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(to, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(to, 'node_modules'));
   return path.join(to, 'bin', 'git-fsmond');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/cli/common.js';
 import {
+  DAEMON_NODE_OPTION,
   HOOK_LIMITS,
   LAYOUT,
   NEVER_VALID_ID_PREFIX,
@@ -30,6 +31,7 @@ const EXPECTED: Record<string, string | number> = {
   LAUNCHER_ENV: HOOK_LIMITS.launcherEnv,
   START_FD_ENV: START_STATUS.fdEnv,
   START_OK: START_STATUS.ready,
+  DAEMON_NODE_OPTION,
 };
 
 function literal(raw: string): string | number {
