@@ -2,6 +2,7 @@ import { type DaemonStatus, packageVersion, REQUEST, TRIVIAL_REASON } from '../c
 import type { RepoInfo } from '../git/index.js';
 import type { PeerCredentials, Reply } from '../ipc/index.js';
 import type { Answer, Journal } from '../journal/index.js';
+import { monotonicMs } from '../sys/clock.js';
 import { type FileIdentity, identityOf, sameFile } from '../sys/identity.js';
 import type { Watcher } from '../watch/index.js';
 import type { CookieSync } from './cookies.js';
@@ -80,12 +81,12 @@ export class Requests {
       cookies.abortAll();
       return { payload: [journal.trivialAnswer(TRIVIAL_REASON.flush).payload] };
     }
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     this.stats.queries++;
     this.lastQueryAt = Date.now();
     const answer = await this.query(request, peer);
     this.opts.trace(`response token: ${answer.token}`);
-    this.stats.lastAnswerMs = performance.now() - t0;
+    this.stats.lastAnswerMs = monotonicMs() - t0;
     if (answer.trivial) {
       this.stats.lastTrivialReason = answer.reason;
       this.opts.log('debug', `answered / to '${request.slice(0, 80)}': ${answer.reason}`);

@@ -5,6 +5,7 @@
  * start), so that the debugging recipes for git's daemon, and git's own t7527, work with ours.
  */
 import fs from 'node:fs';
+import { wallClockUs } from '../sys/clock.js';
 import { parseBool } from './settings.js';
 
 /** Where the lines go, as git's trace.c reads the variable. */
@@ -45,7 +46,7 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
 
 /** git's prefix, `HH:MM:SS.uuuuuu <source>` padded to column 40 (local time). */
 function timePrefix(): string {
-  const us = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const us = wallClockUs();
   const d = new Date(Math.floor(us / 1000));
   const clock = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
   return `${clock}.${String(us % 1_000_000).padStart(6, '0')} git-fsmond `.padEnd(40);

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import * as afs from '../sys/fs-async.js';
 
 /**
  * statfs magic numbers git (fsm-path-utils-linux.c) treats as remote: events there depend on the
@@ -43,7 +43,7 @@ export interface FsInfo {
 }
 
 export async function filesystemOf(p: string): Promise<FsInfo> {
-  const st = await fsp.statfs(p);
+  const st = await afs.statfs(p);
   // statfs reports f_type as a signed long on some builds; normalise to the unsigned magic.
   const type = st.type >>> 0;
   const remote = REMOTE_TYPES.has(type);

@@ -1,7 +1,7 @@
-import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { socketPathFor } from '../contract/index.js';
+import * as afs from '../sys/fs-async.js';
 import { sha1Hex } from '../sys/sha1.js';
 import { filesystemOf } from './filesystem.js';
 import { RepoError, type RepoInfo } from './repo.js';
@@ -32,7 +32,7 @@ export async function socketLocationFor(
       gitDir: repo.gitDir,
     });
   }
-  const there = await fsp.stat(dir).then(
+  const there = await afs.stat(dir).then(
     async (st) => (st.isDirectory() ? filesystemOf(dir) : null),
     () => null,
   );

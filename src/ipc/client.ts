@@ -1,6 +1,6 @@
-import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as afs from '../sys/fs-async.js';
 import { connectSocket, errnoCode } from './connect.js';
 import { IpcClientError } from './errors.js';
 import { type PeerCredentials, peerCredentials } from './peer.js';
@@ -31,7 +31,7 @@ const BUSY_RETRY_STEP_MS = 20;
  */
 export async function socketState(socketPath: string): Promise<SocketState> {
   try {
-    const st = await fsp.lstat(socketPath);
+    const st = await afs.lstat(socketPath);
     if (!st.isSocket()) return 'invalid';
   } catch (err) {
     const code = errnoCode(err);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as afs from '../sys/fs-async.js';
 import { type FileIdentity, sameFile } from '../sys/identity.js';
 import { errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
@@ -33,10 +33,10 @@ export async function acquireLock(
   const lockPath = `${socketPath}.lock`;
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
   for (;;) {
-    let handle: fsp.FileHandle;
+    let fd: number;
     try {
       // O_EXCL makes open fail with EEXIST on any existing name, a symlink included.
-      handle = await fsp.open(lockPath, 'wx', 0o600);
+      fd = await afs.open(lockPath, 'wx', 0o600);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') {
         throw new SocketPathError(
@@ -57,14 +57,14 @@ export async function acquireLock(
     }
     let st: fs.Stats;
     try {
-      await handle.writeFile(`${process.pid}\n`);
-      st = await handle.stat();
+      await afs.writeText(fd, `${process.pid}\n`);
+      st = await afs.fstat(fd);
     } catch (err) {
-      await handle.close().catch(() => {});
-      await fsp.unlink(lockPath).catch(() => {});
+      await afs.close(fd).catch(() => {});
+      await afs.unlink(lockPath).catch(() => {});
       throw new SocketPathError(socketPath, `cannot write lock file '${lockPath}'`, { cause: err });
     }
-    await handle.close();
+    await afs.close(fd);
     return {
       lockPath,
       release: async () => {
@@ -77,9 +77,9 @@ export async function acquireLock(
 /** Unlinks `p` only if it still is the inode described by `st`. */
 export async function unlinkIfSame(p: string, st: FileIdentity): Promise<boolean> {
   try {
-    const now = await fsp.lstat(p);
+    const now = await afs.lstat(p);
     if (!sameFile(now, st)) return false;
-    await fsp.unlink(p);
+    await afs.unlink(p);
     return true;
   } catch {
     return false;
@@ -93,7 +93,7 @@ async function removeIfStale(
 ): Promise<boolean> {
   let st: fs.Stats;
   try {
-    st = await fsp.lstat(lockPath);
+    st = await afs.lstat(lockPath);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return true; // released meanwhile: try again at once
     throw new SocketPathError(socketPath, `cannot inspect lock file '${lockPath}'`, { cause: err });
@@ -116,13 +116,13 @@ async function removeIfStale(
 
 async function readPid(lockPath: string): Promise<number | undefined> {
   try {
-    const handle = await fsp.open(lockPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const fd = await afs.open(lockPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      const text = (await handle.readFile('latin1')).trim();
+      const text = (await afs.readText(fd)).trim();
       const pid = Number(text);
       return /^[0-9]+$/.test(text) && pid > 0 ? pid : undefined;
     } finally {
-      await handle.close();
+      await afs.close(fd);
     }
   } catch {
     return undefined;

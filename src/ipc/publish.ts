@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, type Stats } from 'node:fs';
-import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import path from 'node:path';
+import * as afs from '../sys/fs-async.js';
 import type { FileIdentity } from '../sys/identity.js';
 import { connectSocket, errnoCode } from './connect.js';
 import { SocketInUseError, SocketPathError } from './errors.js';
@@ -17,7 +17,7 @@ import { withSocketAddress } from './socket-path.js';
 export async function clearSocketPath(socketPath: string): Promise<void> {
   let st: Stats;
   try {
-    st = await fsp.lstat(socketPath);
+    st = await afs.lstat(socketPath);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
     throw new SocketPathError(socketPath, `cannot inspect '${socketPath}': ${String(err)}`, {
@@ -46,7 +46,7 @@ export async function clearSocketPath(socketPath: string): Promise<void> {
     }
     // Dead socket (its server was killed). If it changed meanwhile, the link in publishSocket
     // fails with EEXIST instead.
-    await fsp.unlink(socketPath).catch(() => {});
+    await afs.unlink(socketPath).catch(() => {});
     return;
   }
   throw new SocketInUseError(socketPath);
@@ -97,18 +97,18 @@ export async function publishSocket(
     });
   }
   try {
-    await fsp.chmod(tmpPath, 0o600);
-    const st = await fsp.lstat(tmpPath);
+    await afs.chmod(tmpPath, 0o600);
+    const st = await afs.lstat(tmpPath);
     await linkOrRename(tmpPath, socketPath);
     return { ino: st.ino, dev: st.dev };
   } finally {
-    await fsp.unlink(tmpPath).catch(() => {});
+    await afs.unlink(tmpPath).catch(() => {});
   }
 }
 
 async function linkOrRename(tmpPath: string, socketPath: string): Promise<void> {
   try {
-    await fsp.link(tmpPath, socketPath);
+    await afs.link(tmpPath, socketPath);
     return;
   } catch (err) {
     const code = errnoCode(err);
@@ -125,12 +125,12 @@ async function linkOrRename(tmpPath: string, socketPath: string): Promise<void> 
   }
   // No hard links on this filesystem: rename, after checking (under the lock) that the name is
   // still free. Only a server that ignores the lock could slip in between.
-  const free = await fsp.lstat(socketPath).then(
+  const free = await afs.lstat(socketPath).then(
     () => false,
     (err) => errnoCode(err) === 'ENOENT',
   );
   if (!free) throw new SocketInUseError(socketPath);
-  await fsp.rename(tmpPath, socketPath);
+  await afs.rename(tmpPath, socketPath);
 }
 
 function listen(server: net.Server, absPath: string, backlog: number): Promise<void> {
@@ -175,7 +175,7 @@ export async function adoptSocket(
   fd: number,
   backlog: number,
 ): Promise<FileIdentity> {
-  const st = await fsp.lstat(socketPath).catch((err: unknown) => {
+  const st = await afs.lstat(socketPath).catch((err: unknown) => {
     throw new SocketPathError(socketPath, `cannot inspect '${socketPath}': ${String(err)}`, {
       cause: err,
     });

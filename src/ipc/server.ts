@@ -1,6 +1,6 @@
-import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import * as afs from '../sys/fs-async.js';
 import { type FileIdentity, sameFile } from '../sys/identity.js';
 import { errnoCode } from './connect.js';
 import { SocketPathError } from './errors.js';
@@ -200,7 +200,7 @@ class UnixServer implements IpcServer {
     this.checking = true;
     let reason: string | undefined;
     try {
-      const st = await fsp.lstat(this.socketPath);
+      const st = await afs.lstat(this.socketPath);
       if (!st.isSocket()) reason = 'it is no longer a socket';
       else if (!sameFile(st, this.identity)) {
         reason = 'another socket replaced it';

@@ -10,6 +10,7 @@
  * - scanAsync: the initial scan and full rescans, in time slices that yield to the event loop.
  *   It reports nothing: it runs before any token.
  */
+import { monotonicMs } from '../sys/clock.js';
 import { type DirNode, type DirTree, joinRel } from './dir-tree.js';
 import { errCode, isDenied, isGone, SyncLostError } from './errors.js';
 import { type Listing, listDir } from './list-dir.js';
@@ -78,11 +79,11 @@ export function scanAsync(host: ScanHost, sliceMs: number, alive: () => boolean)
   return new Promise<void>((resolve, reject) => {
     const slice = () => {
       try {
-        const until = performance.now() + sliceMs;
+        const until = monotonicMs() + sliceMs;
         for (let node = stack.pop(); node; node = stack.pop()) {
           if (!alive()) break;
           listOne(host, node, stack);
-          if (performance.now() >= until && stack.length > 0) {
+          if (monotonicMs() >= until && stack.length > 0) {
             setImmediate(slice);
             return;
           }
