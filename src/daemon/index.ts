@@ -54,8 +54,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     activation = takeActivation(process.env);
     scrubGitEnv(process.env);
+    // The config read runs beside the discovery: from any directory of the worktree git reads
+    // the same repository's config, and a refusal makes it moot.
+    const config = readConfig(opts.dir);
     const repo = await discoverRepo(opts.dir);
-    const settings = settingsFrom(await readConfig(repo.worktree));
+    const settings = settingsFrom(await config);
     stateDir = prepareStateDir(repo.gitDir);
     logger = loggerFor(stateDir, settings, opts.logToStderr);
     const location = await preflight(repo, settings);

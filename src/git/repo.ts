@@ -84,10 +84,22 @@ function gitRefusal(err: unknown): string | null {
 /** Finds the worktree and git dirs for `dir`, refusing bare repositories and non-repositories. */
 export async function discoverRepo(dir: string): Promise<RepoInfo> {
   const abs = path.resolve(dir);
+  // All at once: a daemon's start waits for them, and each git costs a process start (tens of
+  // ms here). The later ones matter only once the first has said this is a worktree.
+  const first = git(abs, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']);
+  const rest = Promise.all([
+    git(abs, ['rev-parse', '--git-common-dir']).then(onePath),
+    git(abs, ['rev-parse', '--show-toplevel']).then(onePath, () => null),
+    git(abs, ['config', '--local', '-z', '--get', 'core.worktree']).then(
+      (v) => v.replace(/\0$/, ''),
+      () => null,
+    ),
+  ]);
+  rest.catch(() => {}); // awaited below unless the first call refuses
   let out: string;
   try {
     // The flag's line has no newline of its own, so whatever follows it is the git dir.
-    out = await git(abs, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']);
+    out = await first;
   } catch (err) {
     if (err instanceof RepoError) throw err;
     throw new RepoError(gitRefusal(err) ?? `not a git repository: '${abs}'`, 'not-a-repo');
@@ -99,14 +111,7 @@ export async function discoverRepo(dir: string): Promise<RepoInfo> {
       gitDir: gitDir || undefined,
     });
   }
-  const [common, top, coreWorktree] = await Promise.all([
-    git(abs, ['rev-parse', '--git-common-dir']).then(onePath),
-    git(abs, ['rev-parse', '--show-toplevel']).then(onePath, () => null),
-    git(abs, ['config', '--local', '-z', '--get', 'core.worktree']).then(
-      (v) => v.replace(/\0$/, ''),
-      () => null,
-    ),
-  ]);
+  const [common, top, coreWorktree] = await rest;
   if (top === null) {
     throw new RepoError(`'${abs}' is inside a git dir, not a worktree`, 'not-a-repo');
   }
