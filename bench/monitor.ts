@@ -7,7 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { LAUNCHER } from '../src/cli/common.js';
 import { C_SHIM } from '../src/cli/config.js';
-import { LAYOUT, NEVER_VALID_ID_PREFIX, REQUEST } from '../src/contract/index.js';
+import {
+  daemonNodeOptions,
+  LAYOUT,
+  NEVER_VALID_ID_PREFIX,
+  REQUEST,
+} from '../src/contract/index.js';
 import { IpcClientError, sendRequest, socketState } from '../src/ipc/index.js';
 import type { GitBin } from './gits.js';
 import { procMemory, sleep } from './measure.js';
@@ -269,7 +274,8 @@ export class FsmondMonitor implements Monitor {
     // Adds ~45 ms to every node start (docs/linux-watching.md#t1); not what the daemon is about.
     delete env.NODE_EXTRA_CA_CERTS;
     if (this.opts.threadpool) env.UV_THREADPOOL_SIZE = String(this.opts.threadpool);
-    if (this.opts.nodeOptions) env.NODE_OPTIONS = this.opts.nodeOptions;
+    // As the shims, `start` and the service unit launch it (the contract's --jitless added).
+    env.NODE_OPTIONS = daemonNodeOptions(this.opts.nodeOptions || env.NODE_OPTIONS || undefined);
     const t0 = performance.now();
     const child = spawn(this.launcher, ['daemon', this.opts.root], {
       cwd: '/',
