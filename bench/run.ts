@@ -158,9 +158,13 @@ async function smallRepository(
     ctx.results.status.push(c);
     ctx.results.raw.smallModes = modes.map((m) => m.key);
   } finally {
-    undo();
-    await stopAll(monitors);
-    for (const m of monitors) live.delete(m);
+    // The monitors stop even when the disable fails (its error then ends the run).
+    try {
+      undo();
+    } finally {
+      await stopAll(monitors);
+      for (const m of monitors) live.delete(m);
+    }
   }
   return { fixed, modes };
 }
