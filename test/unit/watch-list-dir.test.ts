@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { fromReaddir, type Listing, listDir } from '../../src/watch/list-dir.js';
+import { decodeDirents, fromReaddir, type Listing, listDir } from '../../src/watch/list-dir.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fsmond-list-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -62,4 +62,42 @@ test('an empty directory lists nothing; a bad path fails as fs does, with the er
   const file = path.join(root, 'plain');
   writeFileSync(file, '');
   assert.throws(() => listDir(file, true), { code: 'ENOTDIR' });
+});
+
+/** One struct linux_dirent64 in host byte order, padded to 8 bytes as the kernel does. */
+function dirent(name: string, type: number): Buffer {
+  const nameBytes = Buffer.from(`${name}\0`, 'latin1');
+  const reclen = Math.ceil((19 + nameBytes.length) / 8) * 8;
+  const rec = Buffer.alloc(reclen);
+  rec.writeBigUInt64LE(1n, 0);
+  if (os.endianness() === 'LE') rec.writeUInt16LE(reclen, 16);
+  else rec.writeUInt16BE(reclen, 16);
+  rec[18] = type;
+  nameBytes.copy(rec, 19);
+  return rec;
+}
+
+test('records of unknown type (DT_UNKNOWN) are typed by an lstat; a name gone meanwhile is left out', () => {
+  const dir = path.join(root, 'untyped');
+  mkdirSync(dir);
+  mkdirSync(path.join(dir, 'a-dir'));
+  writeFileSync(path.join(dir, 'a-file'), '');
+  symlinkSync('a-dir', path.join(dir, 'a-link'));
+  const DT_UNKNOWN = 0;
+  const DT_REG = 8;
+  const records = Buffer.concat([
+    dirent('.', 4),
+    dirent('..', 4),
+    dirent('a-dir', DT_UNKNOWN),
+    dirent('a-file', DT_UNKNOWN),
+    dirent('a-link', DT_UNKNOWN),
+    dirent('vanished', DT_UNKNOWN),
+    dirent('typed-file', DT_REG),
+  ]);
+  const all: Listing = { dirs: [], files: [] };
+  decodeDirents(records, records.length, Buffer.from(dir, 'latin1'), all, true);
+  assert.deepEqual(all, { dirs: ['a-dir'], files: ['a-file', 'a-link', 'typed-file'] });
+  const dirsOnly: Listing = { dirs: [], files: [] };
+  decodeDirents(records, records.length, Buffer.from(dir, 'latin1'), dirsOnly, false);
+  assert.deepEqual(dirsOnly, { dirs: ['a-dir'], files: [] });
 });
