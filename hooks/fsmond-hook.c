@@ -290,11 +290,18 @@ static void close_from(unsigned lo) {
 }
 
 /* Opens `name` for writing (mode 0600 if new), but only inside a real `fsmond` directory of
- * ours: a planted symlink must not choose where we write. */
+ * ours: a planted symlink must not choose where we write, and a FIFO must not make us wait
+ * (non-blocking: with no reader the open fails at once; anything but a regular file is
+ * refused). */
 static int open_state(const char *name, int flags) {
   struct stat st;
   if (lstat(STATE_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -1;
-  return open(name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
+  int fd = open(name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | flags, 0600);
+  if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 /* The daemon's log, for its stdout and stderr: a daemon that dies before its logger starts

@@ -43,7 +43,7 @@ const TIMEOUT_MS = wait(ANSWER_MS);
 const SPAWN_WAIT = wait(SPAWN_WAIT_MS);
 const FIRST_BYTE = wait(FIRST_BYTE_MS);
 const MUTED_WAIT = wait(MUTED_WAIT_MS);
-const { O_WRONLY, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+const { O_WRONLY, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -201,11 +201,22 @@ function watchStart(status, onFailed) {
 }
 
 // Opens `name` for writing (0600 if new), only inside a real `fsmond` directory of ours: a
-// planted symlink must not choose where we write. Throws otherwise.
+// planted symlink must not choose where we write, and a FIFO must not make us wait
+// (non-blocking: with no reader the open fails at once; anything but a regular file is
+// refused). Throws otherwise.
 function openState(gitdir, name, flags) {
   const st = fs.lstatSync(path.join(gitdir, STATE_DIR));
   if (!st.isDirectory() || st.uid !== process.geteuid()) throw new Error('not our fsmond');
-  return fs.openSync(path.join(gitdir, name), O_WRONLY | O_CREAT | O_NOFOLLOW | flags, 0o600);
+  const fd = fs.openSync(
+    path.join(gitdir, name),
+    O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | flags,
+    0o600,
+  );
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new Error('not a regular file');
+  }
+  return fd;
 }
 
 function writeState(gitdir, name, flags, text) {

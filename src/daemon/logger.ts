@@ -5,9 +5,13 @@ export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-/** Never through a symlink planted at the log path (libuv adds O_CLOEXEC itself). */
-const APPEND_FLAGS = O_WRONLY | O_APPEND | O_NOFOLLOW;
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/**
+ * Never through a symlink planted at the log path (libuv adds O_CLOEXEC itself), and never a
+ * wait at a FIFO there: non-blocking, the open fails at once with no reader, and only a
+ * regular file is written.
+ */
+const APPEND_FLAGS = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
 const CREATE_FLAGS = APPEND_FLAGS | O_CREAT;
 
 export interface LoggerOptions {
@@ -66,6 +70,10 @@ export class Logger {
       let fd = fs.openSync(file, this.created ? APPEND_FLAGS : CREATE_FLAGS, 0o600);
       this.created = true;
       const st = fs.fstatSync(fd);
+      if (!st.isFile()) {
+        fs.closeSync(fd);
+        return;
+      }
       // Several daemons may share the file for a moment (a race to start): the size on disk,
       // not a count of our own writes, decides.
       if (st.size > 0 && st.size + line.length > this.opts.maxBytes) {

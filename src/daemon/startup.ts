@@ -52,8 +52,10 @@ export function isLasting(err: RepoError): boolean {
 /** Best effort: `<gitdir>/fsmond/refused`, one line, 0600; never through a symlink. */
 export function recordRefusal(dir: StateDir, reason: string): boolean {
   try {
-    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
-    const fd = fs.openSync(dir.file('refused'), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    // Non-blocking: a FIFO planted there fails the open at once instead of stalling the exit.
+    const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK;
+    const fd = fs.openSync(dir.file('refused'), flags, 0o600);
     try {
       fs.writeSync(fd, `${reason.replace(/\n/g, ' ')}\n`);
     } finally {

@@ -169,5 +169,13 @@ for (const shim of shims()) {
       assertUnavailable(await run());
       assert.equal(starts(), 1, 'no pointer: the daemon is started');
     });
+
+    it('a FIFO for the daemon log is not written: the start goes on, no wait', T, async () => {
+      const { repo, starts, run } = setup(REFUSE);
+      fs.mkdirSync(path.join(repo.gitdir, 'fsmond'), { mode: 0o700 });
+      execFileSync('mkfifo', [path.join(repo.gitdir, 'fsmond', 'daemon.log')]);
+      assertUnavailable(await run());
+      assert.equal(starts(), 1, 'the daemon was started, its output to /dev/null');
+    });
   });
 }

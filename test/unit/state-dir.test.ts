@@ -3,6 +3,7 @@
  * symlink after opening redirects nothing, through /proc and through the re-checking fallback.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -87,5 +88,38 @@ describe('refused when opened', () => {
     fs.chownSync(theirs, 65534, 65534);
     assert.throws(() => StateDir.open(theirs), { code: 'foreign' });
     assert.deepEqual(fs.readdirSync(theirs), []);
+  });
+});
+
+describe('a FIFO planted where the daemon writes its log or its refusal', () => {
+  // In a child with a time limit: a blocking open of a FIFO with no reader never returns, and
+  // no test timeout can interrupt a synchronous call.
+  test('is skipped at once: the line is lost, nothing waits, a later regular file is used', () => {
+    const g = gitDir();
+    const script = `
+      const fs = require('node:fs');
+      const { execFileSync } = require('node:child_process');
+      (async () => {
+        const { StateDir } = await import(${JSON.stringify(new URL('../../src/daemon/state-dir.js', import.meta.url).href)});
+        const { Logger } = await import(${JSON.stringify(new URL('../../src/daemon/logger.js', import.meta.url).href)});
+        const { recordRefusal } = await import(${JSON.stringify(new URL('../../src/daemon/startup.js', import.meta.url).href)});
+        const dir = StateDir.open(${JSON.stringify(g)});
+        const real = (name) => require('node:path').join(${JSON.stringify(g)}, 'fsmond', name);
+        execFileSync('mkfifo', [real('daemon.log'), real('refused')]);
+        const logger = new Logger({ dir, level: 'info', maxBytes: 1 << 20, toStderr: false });
+        logger.log('info', 'into the FIFO');
+        const refused = recordRefusal(dir, 'refused (test)');
+        fs.rmSync(dir.file('log'));
+        logger.log('info', 'into the file');
+        process.stdout.write(JSON.stringify({ refused, log: fs.readFileSync(dir.file('log'), 'utf8') }));
+      })();
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8' });
+    assert.equal(r.signal, null, 'killed at the time limit: an open waited at a FIFO');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { refused: boolean; log: string };
+    assert.equal(out.refused, false, 'the refusal cannot go into a FIFO');
+    assert.doesNotMatch(out.log, /into the FIFO/);
+    assert.match(out.log, /info: into the file\n$/);
   });
 });
