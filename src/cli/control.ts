@@ -170,8 +170,7 @@ function openLogForChild(repo: RepoInfo): number | 'ignore' {
   let dir: StateDir | undefined;
   try {
     dir = StateDir.open(repo.gitDir);
-    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(dir.file('log'), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+    return dir.openForWrite('log', fs.constants.O_APPEND | fs.constants.O_CREAT).fd;
   } catch {
     return 'ignore';
   } finally {

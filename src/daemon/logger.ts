@@ -5,14 +5,7 @@ export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-/**
- * Never through a symlink planted at the log path (libuv adds O_CLOEXEC itself), and never a
- * wait at a FIFO there: non-blocking, the open fails at once with no reader, and only a
- * regular file is written.
- */
-const APPEND_FLAGS = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
-const CREATE_FLAGS = APPEND_FLAGS | O_CREAT;
+const { O_APPEND, O_CREAT } = fs.constants;
 
 export interface LoggerOptions {
   /** Logs to `daemon.log` in this state dir (through its handle); null: only stderr, if enabled. */
@@ -66,20 +59,16 @@ export class Logger {
     if (!this.opts.dir) return;
     try {
       // Resolved for every line: without /proc this re-checks that `fsmond` is still ours.
-      const file = this.opts.dir.file('log');
-      let fd = fs.openSync(file, this.created ? APPEND_FLAGS : CREATE_FLAGS, 0o600);
+      const dir = this.opts.dir;
+      let { fd, st } = dir.openForWrite('log', this.created ? O_APPEND : O_APPEND | O_CREAT);
       this.created = true;
-      const st = fs.fstatSync(fd);
-      if (!st.isFile()) {
-        fs.closeSync(fd);
-        return;
-      }
       // Several daemons may share the file for a moment (a race to start): the size on disk,
       // not a count of our own writes, decides.
       if (st.size > 0 && st.size + line.length > this.opts.maxBytes) {
         fs.closeSync(fd);
+        const file = dir.file('log');
         fs.renameSync(file, `${file}.1`);
-        fd = fs.openSync(file, CREATE_FLAGS, 0o600);
+        ({ fd } = dir.openForWrite('log', O_APPEND | O_CREAT));
       } else if ((st.mode & 0o077) !== 0) {
         fs.fchmodSync(fd, 0o600);
       }

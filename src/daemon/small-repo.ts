@@ -38,13 +38,11 @@ export function entriesBelow(gitDir: string, limit: number): number | null {
  */
 export function publishSmallRepo(stateDir: StateDir, gitDir: string, limit: number): void {
   try {
-    const file = stateDir.file('smallRepo');
     if (entriesBelow(gitDir, limit) === null) {
-      fs.rmSync(file, { force: true });
+      fs.rmSync(stateDir.file('smallRepo'), { force: true });
       return;
     }
-    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
-    const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+    const { fd } = stateDir.openForWrite('smallRepo', fs.constants.O_CREAT | fs.constants.O_TRUNC);
     try {
       fs.writeSync(fd, `${limit}\n`);
     } finally {

@@ -52,10 +52,7 @@ export function isLasting(err: RepoError): boolean {
 /** Best effort: `<gitdir>/fsmond/refused`, one line, 0600; never through a symlink. */
 export function recordRefusal(dir: StateDir, reason: string): boolean {
   try {
-    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-    // Non-blocking: a FIFO planted there fails the open at once instead of stalling the exit.
-    const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK;
-    const fd = fs.openSync(dir.file('refused'), flags, 0o600);
+    const { fd } = dir.openForWrite('refused', fs.constants.O_CREAT | fs.constants.O_TRUNC);
     try {
       fs.writeSync(fd, `${reason.replace(/\n/g, ' ')}\n`);
     } finally {

@@ -15,7 +15,7 @@ import { RepoError } from '../git/index.js';
 
 export type StateName = Exclude<keyof typeof LAYOUT, 'socket' | 'stateDir'>;
 
-const { O_RDONLY, O_NOFOLLOW } = fs.constants;
+const { O_RDONLY, O_WRONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
 
 interface Ident {
@@ -157,6 +157,24 @@ export class StateDir {
    */
   file(name: StateName): string {
     return path.join(this.dirPath(), LAYOUT[name]);
+  }
+
+  /**
+   * Opens state file `name` for writing, `flags` added (O_APPEND, O_CREAT, O_TRUNC; 0600 when
+   * created), with its stat. Never through a symlink planted at the name, never a wait at a
+   * FIFO there (non-blocking: with no reader the open fails at once), and only a regular file:
+   * anything else throws.
+   */
+  openForWrite(name: StateName, flags: number): { fd: number; st: fs.Stats } {
+    const fd = fs.openSync(this.file(name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | flags, 0o600);
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new Error(`state file '${LAYOUT[name]}' is not a regular file`);
+      return { fd, st };
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
   }
 
   /** The state directory itself, as a path that leads to the opened directory. */
