@@ -47,18 +47,9 @@ export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: 
     // path): listing `rel` now could show another directory's entries.
     if (!host.tree.isLive(node) || host.tree.pathOf(node) !== rel) continue;
     host.flushPending(node, rel, out);
-    let entries: Listing;
-    try {
-      entries = listDir(host.abs(rel), true);
-    } catch (err) {
-      const code = errCode(err);
-      // Gone already: its removal is queued as an event on the parent.
-      if (isGone(code)) continue;
-      if (!isDenied(code)) throw listFailed(rel, err);
-      // `rel` itself is in `out` already: its entry was listed, or its event named it.
-      host.unreadable(node, rel, code!);
-      continue;
-    }
+    // Unreadable: `rel` itself is in `out` already (its entry was listed, or its event named it).
+    const entries = listWatched(host, node, rel, true);
+    if (!entries) continue;
     visit(host, node, rel, entries, out, (child, childRel) => {
       stack.push([child, childRel]);
     });
@@ -103,19 +94,33 @@ function listOne(host: ScanHost, node: DirNode, stack: DirNode[]): void {
   // Moved out or removed by an event read since its parent was listed.
   const loc = tree.locate(node);
   if (loc.top !== tree.root || !tree.isLive(node)) return;
-  let entries: Listing;
-  try {
-    entries = listDir(host.abs(loc.rel), false);
-  } catch (err) {
-    const code = errCode(err);
-    if (isGone(code)) return;
-    if (!isDenied(code)) throw listFailed(loc.rel, err);
-    host.unreadable(node, loc.rel, code!);
-    return;
-  }
+  const entries = listWatched(host, node, loc.rel, false);
+  if (!entries) return;
   visit(host, node, loc.rel, entries, null, (child) => {
     stack.push(child);
   });
+}
+
+/**
+ * The listing of watched directory `node` at `rel`, or null when there is nothing to descend
+ * into: gone already (its removal is queued as an event on the parent), or not ours to read
+ * (then made unreadable through the host). Any other failure loses sync.
+ */
+function listWatched(
+  host: ScanHost,
+  node: DirNode,
+  rel: string,
+  withFiles: boolean,
+): Listing | null {
+  try {
+    return listDir(host.abs(rel), withFiles);
+  } catch (err) {
+    const code = errCode(err);
+    if (isGone(code)) return null;
+    if (!isDenied(code)) throw listFailed(rel, err);
+    host.unreadable(node, rel, code!);
+    return null;
+  }
 }
 
 function visit(
