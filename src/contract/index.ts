@@ -15,7 +15,7 @@ export {
   stateDirFor,
   stateFile,
 } from './layout.js';
-export { PACKAGE_ROOT, packageRequire, packageVersion } from './package.js';
+export { BUILD_DIR, PACKAGE_ROOT, packageRequire, packageVersion } from './package.js';
 export { SHIM_HOME_ENV, SHIM_HOME_LAYOUT, shimHome, shimHomeFile } from './shim-home.js';
 export { type DaemonStatus, TRIVIAL_REASON, type TrivialReason } from './status.js';
 export { NEVER_VALID_ID_PREFIX, REQUEST } from './wire.js';

@@ -18,8 +18,11 @@ function thisFile(): string {
   return name.startsWith('file:') ? fileURLToPath(name) : name;
 }
 
+/** The build this process runs: `dist/src/` (ESM) or `dist/cjs/` (the daemon's CommonJS). */
+export const BUILD_DIR = path.resolve(path.dirname(thisFile()), '..');
+
 /** The installed package: `dist/src/contract/` and `dist/cjs/contract/` are three levels below it. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(thisFile()), '../../..');
+export const PACKAGE_ROOT = path.resolve(BUILD_DIR, '../..');
 
 /** `require` as from the package root, for the dependencies loaded on first use (koffi, @parcel/watcher). */
 export const packageRequire = createRequire(path.join(PACKAGE_ROOT, 'package.json'));

@@ -153,6 +153,7 @@ export class Daemon {
   private createWatcher(): Watcher {
     return (this.options.createWatcher ?? createWatcher)({
       backend: this.settings.backend,
+      scanHelperAfterMs: this.settings.scanHelperAfterMs,
       root: toBytes(this.repo.worktree),
       gitDir: toBytes(this.repo.gitDir),
       cookieDir: toBytes(stateFile(this.repo.gitDir, 'cookieDir')),

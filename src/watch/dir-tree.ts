@@ -51,6 +51,11 @@ export class DirTree {
   private readonly pending = new Map<DirNode, Pending>();
   /** Nodes with a non-empty `opaque` set. */
   private readonly opaqueHolders = new Set<DirNode>();
+  /**
+   * Counts moves and detaches: while it stays the same, every attached node keeps its path, so
+   * a path worked out earlier still names the same node.
+   */
+  reshapes = 0;
 
   constructor(rootWd: number) {
     this.root = new DirNode('', null, rootWd);
@@ -100,6 +105,7 @@ export class DirTree {
       if (p === node) throw new Error(`directory tree inconsistent at ${name}`);
     }
     this.unlink(node);
+    this.reshapes++;
     node.name = name;
     node.parent = parent;
     if (!parent.children) parent.children = new Map();
@@ -109,6 +115,7 @@ export class DirTree {
   detach(node: DirNode, now: number): void {
     if (node === this.root) throw new Error('cannot detach the root');
     this.unlink(node);
+    this.reshapes++;
     this.detached.set(node, now);
   }
 

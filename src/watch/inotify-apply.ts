@@ -32,6 +32,7 @@ import {
   IN_Q_OVERFLOW,
   IN_UNMOUNT,
   rmWatch,
+  watchAtFor,
   watchLimitDetail,
   watchLimitMessage,
 } from './inotify-sys.js';
@@ -161,7 +162,7 @@ export class EventApplier {
     rel: string,
     out: string[],
   ): void {
-    const node = this.watchChild(gen, dir, dirRel, name, out);
+    const node = gen.host.watchChild(dir, dirRel, name, out);
     if (node) scanSync(gen.host, node, rel, out);
   }
 
@@ -191,8 +192,13 @@ export class EventApplier {
     return {
       tree: gen.tree,
       abs: (rel) => this.abs(rel),
-      watchChild: (parent, parentRel, name, out) =>
-        this.watchChild(gen, parent, parentRel, name, out),
+      watchChild: (parent, parentRel, name, out) => {
+        const r = addWatch(gen.fd, this.abs(joinRel(parentRel, name)), DIR_MASK);
+        return this.adoptChild(gen, parent, () => parentRel, name, r, out);
+      },
+      watchAt: watchAtFor(gen.fd, DIR_MASK),
+      adoptChild: (parent, parentRel, name, r) =>
+        this.adoptChild(gen, parent, parentRel, name, r, null),
       flushPending: (node, rel, out) => {
         const p = gen.tree.takePending(node);
         if (!p) return;
@@ -201,6 +207,7 @@ export class EventApplier {
         for (const n of p.names) out.push(joinRel(rel, n));
       },
       unreadable: (node, rel, code) => this.makeOpaque(gen, node, rel, code),
+      log: (level, msg) => this.log(level, msg),
     };
   }
 
@@ -220,19 +227,22 @@ export class EventApplier {
     gen.tree.markOpaque(parent, name);
   }
 
-  /** add_watch(parent/name) and give the result its place in the tree. */
-  private watchChild(
+  /**
+   * Give add_watch(parent/name)'s result its place in the tree. The path is worked out only
+   * where it is needed: the helper's results arrive without one.
+   */
+  private adoptChild(
     gen: Generation,
     parent: DirNode,
-    parentRel: string,
+    parentRel: () => string,
     name: string,
+    r: number | string,
     out: string[] | null,
   ): DirNode | null {
     const tree = gen.tree;
-    const rel = joinRel(parentRel, name);
     const existing = parent.children?.get(name);
-    const r = addWatch(gen.fd, this.abs(rel), DIR_MASK);
     if (typeof r === 'string') {
+      const rel = joinRel(parentRel(), name);
       if (isDenied(r)) {
         // git cannot list it either. Whatever node had this name may not be this directory
         // any more (add_watch would have said), so it is detached like a moved one.
@@ -251,7 +261,7 @@ export class EventApplier {
     }
     gen.keep(r);
     if (parent.opaque?.has(name)) {
-      this.log('info', `directory '${rel}' can be watched again`);
+      this.log('info', `directory '${joinRel(parentRel(), name)}' can be watched again`);
       tree.clearOpaque(parent, name);
     }
     if (r === gen.cookieWd || r === gen.gitDirWd) {
@@ -260,7 +270,10 @@ export class EventApplier {
       return null;
     }
     if (r === tree.root.wd) {
-      throw new SyncLostError(`'${rel}' is the worktree root itself (bind mount?)`, 'error');
+      throw new SyncLostError(
+        `'${joinRel(parentRel(), name)}' is the worktree root itself (bind mount?)`,
+        'error',
+      );
     }
     const known = tree.byWd.get(r);
     if (known && known === existing) return known;
@@ -270,6 +283,7 @@ export class EventApplier {
     // are still queued (or it was detached by IN_MOVED_FROM). Re-key the one node; every
     // descendant's path follows. Only a bind mount shows one directory at two paths at once.
     const was = tree.locate(known);
+    const rel = joinRel(parentRel(), name);
     if (was.top === tree.root) {
       if (sameInode(this.abs(was.rel), this.abs(rel))) {
         throw new SyncLostError(

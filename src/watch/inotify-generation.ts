@@ -54,7 +54,7 @@ export class Generation {
    * ran), so it must not be removed from under its new node.
    */
   keep(wd: number): void {
-    this.rmPending.delete(wd);
+    if (this.rmPending.size > 0) this.rmPending.delete(wd);
   }
 
   private drainRm(): void {

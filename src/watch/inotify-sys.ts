@@ -96,6 +96,28 @@ export function addWatch(fd: number, path: string, mask: number): SysResult {
 }
 
 /**
+ * addWatch on `fd` with `mask` for a path given as src[from, to): bytes the scan helper sent.
+ * One call per directory of a big scan, in an interpreted daemon: everything that can be is
+ * looked up once, here.
+ */
+export function watchAtFor(
+  fd: number,
+  mask: number,
+): (src: Buffer, from: number, to: number) => SysResult {
+  const l = load();
+  const add = l.addWatch;
+  const m = mask >>> 0;
+  let buf = Buffer.alloc(8192);
+  return (src, from, to) => {
+    if (to - from >= buf.length) buf = Buffer.alloc(to - from + 1);
+    src.copy(buf, 0, from, to);
+    buf[to - from] = 0;
+    const wd = add(fd, buf, m);
+    return wd >= 0 ? wd : l.errnoName();
+  };
+}
+
+/**
  * False when the watch was already gone (the kernel drops it when the directory dies); that is
  * fine, so callers mostly ignore the result. Success queues an IN_IGNORED event.
  */

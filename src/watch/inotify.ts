@@ -13,7 +13,9 @@
  * are the shared Lifecycle's.
  */
 import { closeSync, read } from 'node:fs';
+import { collectGarbage } from '../sys/gc.js';
 import { FatalError, isGone, SyncLostError } from './errors.js';
+import { scanAsync } from './full-scan.js';
 import { EventApplier, watchFailed } from './inotify-apply.js';
 import { parseEvents } from './inotify-events.js';
 import { Generation } from './inotify-generation.js';
@@ -34,7 +36,7 @@ import {
   watchLimitMessage,
 } from './inotify-sys.js';
 import { Lifecycle, type RetryOptions } from './lifecycle.js';
-import { scanAsync } from './scanner.js';
+import { type HelperCallbacks, ScanHelper } from './scan-helper.js';
 import type { InotifyLimits, WatchBatch, Watcher, WatcherOptions, WatcherStats } from './types.js';
 
 export interface InotifyWatcherOptions extends WatcherOptions, RetryOptions {
@@ -44,11 +46,24 @@ export interface InotifyWatcherOptions extends WatcherOptions, RetryOptions {
    */
   scanSliceMs?: number;
   /**
+   * A full scan still running after this long starts a helper process on the other core
+   * (full-scan.ts); 0: at once; negative: never. Default 150 ms (settings.ts says why).
+   */
+  scanHelperAfterMs?: number;
+  /** The helper's script (tests give one that fails); default the real one. */
+  scanHelperScript?: string;
+  /**
    * How long a directory whose IN_MOVED_FROM found no partner keeps its watches, in case the
    * IN_MOVED_TO is merely in the next read or the directory comes back.
    */
   detachHoldMs?: number;
 }
+
+/**
+ * A full scan of this many directories or more is followed by a full garbage collection: its
+ * garbage would stay in the daemon's RSS (src/sys/gc.ts); a smaller one leaves little.
+ */
+const COLLECT_AFTER_DIRS = 8192;
 
 /** Bound on waiting for a blocked read to notice shutdown. */
 const WAKE_GUARD_MS = 2_000;
@@ -60,6 +75,8 @@ export class InotifyWatcher implements Watcher {
   private readonly listener: WatcherOptions['listener'];
   private readonly logFn: WatcherOptions['log'];
   private readonly sliceMs: number;
+  private readonly helperAfterMs: number;
+  private readonly helperScript: string | undefined;
   private readonly holdMs: number;
   private readonly applier: EventApplier;
   private readonly life: Lifecycle;
@@ -81,6 +98,8 @@ export class InotifyWatcher implements Watcher {
       (level, msg) => this.log(level, msg),
     );
     this.sliceMs = Math.max(0, opts.scanSliceMs ?? 10);
+    this.helperAfterMs = opts.scanHelperAfterMs ?? 150;
+    this.helperScript = opts.scanHelperScript;
     this.holdMs = opts.detachHoldMs ?? 1_000;
     this.applier = new EventApplier(
       this.root,
@@ -162,12 +181,26 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     this.gen = gen;
-    scanAsync(gen.host, this.sliceMs, () => gen.alive).then(
+    scanAsync(gen.host, {
+      sliceMs: this.sliceMs,
+      alive: () => gen.alive,
+      helperAfterMs: this.helperAfterMs,
+      startHelper: (calls) => this.startHelper(calls),
+    }).then(
       () => {
         if (gen.alive) this.ready(gen);
       },
       (err) => this.fail(gen, err),
     );
+  }
+
+  private startHelper(calls: HelperCallbacks): ScanHelper | null {
+    try {
+      return new ScanHelper(calls, this.helperScript);
+    } catch (err) {
+      this.log('warn', `scan helper not started: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   private open(): Generation {
@@ -222,6 +255,7 @@ export class InotifyWatcher implements Watcher {
     // are handled idempotently (add_watch returns the same wd, a rescan reports extra paths).
     this.readNext(gen);
     this.life.ready();
+    if (gen.tree.size >= COLLECT_AFTER_DIRS) setImmediate(collectGarbage);
   }
 
   /** Every failure ends here: the generation is dropped, then fatal or a retry. */

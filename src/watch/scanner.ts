@@ -7,10 +7,10 @@
  * - scanSync: inside event processing (a directory created, moved in, or re-attached). It is
  *   synchronous so that, by the time a later event such as a query's cookie is processed,
  *   everything before it has been reported and is watched.
- * - scanAsync: the initial scan and full rescans, in time slices that yield to the event loop.
- *   It reports nothing: it runs before any token.
+ * - scanAsync (full-scan.ts): the initial scan and full rescans, in time slices that yield to
+ *   the event loop, with a helper process on big trees. It reports nothing: it runs before any
+ *   token.
  */
-import { monotonicMs } from '../sys/clock.js';
 import { type DirNode, type DirTree, joinRel } from './dir-tree.js';
 import { errCode, isDenied, isGone, SyncLostError } from './errors.js';
 import { type Listing, listDir } from './list-dir.js';
@@ -29,14 +29,27 @@ export interface ScanHost {
     name: string,
     out: string[] | null,
   ): DirNode | null;
+  /**
+   * watchChild when add_watch already ran (in the scan helper) and gave `result`; the path is
+   * only worked out when a message or a rare case needs it.
+   */
+  adoptChild(
+    parent: DirNode,
+    parentRel: () => string,
+    name: string,
+    result: number | string,
+  ): DirNode | null;
+  /** add_watch for a subdirectory at absolute path src[from, to). */
+  watchAt(src: Buffer, from: number, to: number): number | string;
   /** Report the names a node collected while it was detached. */
   flushPending(node: DirNode, rel: string, out: string[]): void;
   /** The attached `node` at `rel` is watched but may not be listed (EACCES/EPERM). */
   unreadable(node: DirNode, rel: string, code: string): void;
+  log(level: 'debug' | 'info' | 'warn', msg: string): void;
 }
 
 /** The root's is the repository; any other is a nested repository. Never look inside. */
-const DOT_GIT = '.git';
+export const DOT_GIT = '.git';
 
 /** Scan below `start` (already watched), reporting every entry beneath it into `out`. */
 export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: string[]): void {
@@ -50,55 +63,14 @@ export function scanSync(host: ScanHost, start: DirNode, startRel: string, out: 
     // Unreadable: `rel` itself is in `out` already (its entry was listed, or its event named it).
     const entries = listWatched(host, node, rel, true);
     if (!entries) continue;
-    visit(host, node, rel, entries, out, (child, childRel) => {
-      stack.push([child, childRel]);
+    for (const name of entries.files) if (name !== DOT_GIT) out.push(joinRel(rel, name));
+    visit(host.tree, node, entries.dirs, (name) => {
+      const childRel = joinRel(rel, name);
+      out.push(childRel);
+      const child = host.watchChild(node, rel, name, out);
+      if (child) stack.push([child, childRel]);
     });
   }
-}
-
-/**
- * Watch and list the whole tree below the root. Resolves early if `alive()` turns false.
- *
- * Synchronous listings in slices of `sliceMs`, yielding to the event loop in between (events,
- * queries waiting for readiness, signals, health checks). On 1M files in 66.7k directories on
- * a 2-core VM that took 1.4-1.8 s against 2.9-3.2 s for 12 concurrent promise readdirs: each
- * of those pays a thread-pool round trip and a promise, and the pool threads only compete with
- * the main thread for the same cores.
- */
-export function scanAsync(host: ScanHost, sliceMs: number, alive: () => boolean): Promise<void> {
-  const stack: DirNode[] = [host.tree.root];
-  return new Promise<void>((resolve, reject) => {
-    const slice = () => {
-      try {
-        const until = monotonicMs() + sliceMs;
-        for (let node = stack.pop(); node; node = stack.pop()) {
-          if (!alive()) break;
-          listOne(host, node, stack);
-          if (monotonicMs() >= until && stack.length > 0) {
-            setImmediate(slice);
-            return;
-          }
-        }
-        resolve();
-      } catch (err) {
-        reject(err);
-      }
-    };
-    setImmediate(slice);
-  });
-}
-
-/** List one directory of a full scan and watch its subdirectories, which go on `stack`. */
-function listOne(host: ScanHost, node: DirNode, stack: DirNode[]): void {
-  const tree = host.tree;
-  // Moved out or removed by an event read since its parent was listed.
-  const loc = tree.locate(node);
-  if (loc.top !== tree.root || !tree.isLive(node)) return;
-  const entries = listWatched(host, node, loc.rel, false);
-  if (!entries) return;
-  visit(host, node, loc.rel, entries, null, (child) => {
-    stack.push(child);
-  });
 }
 
 /**
@@ -106,7 +78,7 @@ function listOne(host: ScanHost, node: DirNode, stack: DirNode[]): void {
  * into: gone already (its removal is queued as an event on the parent), or not ours to read
  * (then made unreadable through the host). Any other failure loses sync.
  */
-function listWatched(
+export function listWatched(
   host: ScanHost,
   node: DirNode,
   rel: string,
@@ -117,32 +89,28 @@ function listWatched(
   } catch (err) {
     const code = errCode(err);
     if (isGone(code)) return null;
-    if (!isDenied(code)) throw listFailed(rel, err);
+    if (!isDenied(code)) throw listFailed(rel, code ?? String(err));
     host.unreadable(node, rel, code!);
     return null;
   }
 }
 
-function visit(
-  host: ScanHost,
+/**
+ * Hand `each` every subdirectory name of `node`'s new listing but `.git`, then forget the
+ * known subdirectories the listing no longer shows.
+ */
+export function visit(
+  tree: DirTree,
   node: DirNode,
-  rel: string,
-  entries: Listing,
-  out: string[] | null,
-  push: (child: DirNode, childRel: string) => void,
+  names: readonly string[],
+  each: (name: string, i: number) => void,
 ): void {
   const listed = node.children || node.opaque ? new Set<string>() : null;
-  if (out) {
-    for (const name of entries.files) if (name !== DOT_GIT) out.push(joinRel(rel, name));
-  }
-  for (const name of entries.dirs) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (name === DOT_GIT) continue;
-    // A full scan (no `out`) keeps no path: its stack holds nodes.
-    const childRel = out ? joinRel(rel, name) : '';
-    out?.push(childRel);
     listed?.add(name);
-    const child = host.watchChild(node, rel, name, out);
-    if (child) push(child, childRel);
+    each(name, i);
   }
   if (!listed) return;
   // Known subdirectories that are not listed any more were moved or deleted after their last
@@ -150,15 +118,14 @@ function visit(
   // the same wd and re-attaches it with no gap in watching.
   const now = Date.now();
   for (const [name, child] of [...(node.children ?? [])]) {
-    if (!listed.has(name)) host.tree.detach(child, now);
+    if (!listed.has(name)) tree.detach(child, now);
   }
   // Opaque ones gone while this node was detached (their events only noted the name).
   for (const name of [...(node.opaque ?? [])]) {
-    if (!listed.has(name)) host.tree.clearOpaque(node, name);
+    if (!listed.has(name)) tree.clearOpaque(node, name);
   }
 }
 
-function listFailed(rel: string, err: unknown): SyncLostError {
-  const code = errCode(err) ?? String(err);
+export function listFailed(rel: string, code: string): SyncLostError {
   return new SyncLostError(`cannot list directory '${rel || '.'}': ${code}`, 'error');
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   daemonStatus,
+  git,
   makeRepo,
   startRealDaemon,
   statusOracle,
@@ -22,6 +23,11 @@ export interface FuzzOptions {
   untrackedCache?: boolean;
   /** Keep going after a failure (each later round is still compared). */
   keepGoing?: boolean;
+  /**
+   * Every full scan through the scan helper process (fsmond.scanHelperAfterMs=0); the
+   * fuzzer's trees are far too small to reach the default. Default: on for odd seeds.
+   */
+  scanHelper?: boolean;
   log?: (line: string) => void;
 }
 
@@ -65,6 +71,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const weights = { ...DEFAULT_WEIGHTS, ...opts.weights };
   const parent = scratchDir('fsmond-fuzz-');
   const wt = makeRepo({ parent, untrackedCache: opts.untrackedCache ?? true });
+  if (opts.scanHelper ?? opts.seed % 2 === 1) git(wt, ['config', 'fsmond.scanHelperAfterMs', '0']);
   const outside = path.join(parent, 'outside');
   fs.mkdirSync(outside);
   const result: FuzzResult = {
