@@ -7,13 +7,12 @@
  * failing case is the last test of this file (node --test runs each file in a process).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { plant } from '../helpers/watch-fs.js';
 import { closeAfterEachTest, Harness, makeWorktree } from '../helpers/watch-harness.js';
-import { assertAllWatched } from '../helpers/watch-probes.js';
+import { assertAllWatched, CHURN_TREE, startWithChurn } from '../helpers/watch-probes.js';
 
 const track = closeAfterEachTest({ check: true });
 const DYING = join(fileURLToPath(new URL('.', import.meta.url)), '../helpers/scan-child-dies.js');
@@ -55,19 +54,8 @@ test('the helper lists every directory below the root; all of them are watched',
 });
 
 test('changes made while the helper scans are all caught', async () => {
-  const { h, logs } = helperHarness(
-    Array.from({ length: 300 }, (_, i) => `d${i % 30}/s${i}/f`),
-    { scanSliceMs: 0 },
-  );
-  const started = h.watcher.start();
-  for (let i = 0; i < 30; i++) {
-    renameSync(h.p(`d${i}/s${i}`), h.p(`d${(i + 7) % 30}/moved${i}`));
-    mkdirSync(h.p(`d${i}/new${i}/deep`), { recursive: true });
-    rmSync(h.p(`d${i}/s${i + 30}`), { recursive: true });
-    await new Promise((r) => setImmediate(r));
-  }
-  await started;
-  await h.sync();
+  const { h, logs } = helperHarness(CHURN_TREE, { scanSliceMs: 0 });
+  await startWithChurn(h);
   await assertAllWatched(h);
   assert.ok(helped(logs) > 0, logs.join('\n'));
 });

@@ -9,7 +9,6 @@ import {
   closeSync,
   mkdirSync,
   openSync,
-  readdirSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -23,6 +22,7 @@ import { test } from 'node:test';
 import { waitFor } from '../helpers/wait.js';
 import { bstr, plant } from '../helpers/watch-fs.js';
 import { closeAfterEachTest, Harness, makeWorktree, sorted } from '../helpers/watch-harness.js';
+import { assertAllWatched, CHURN_TREE, startWithChurn } from '../helpers/watch-probes.js';
 
 const track = closeAfterEachTest({ check: true });
 
@@ -162,38 +162,11 @@ test('wd collision: a directory moved into a new directory before any event is r
 
 test('changes made while the initial scan runs are all caught', async () => {
   const wt = makeWorktree();
-  plant(
-    wt.root,
-    Array.from({ length: 300 }, (_, i) => `d${i % 30}/s${i}/f`),
-  );
-  // Slices of one directory each, so the changes below land between the scan's listings.
-  const w = new Harness(wt, { backend: 'inotify', scanSliceMs: 0 });
-  track(w);
-  const started = w.watcher.start();
-  // Interleave with the scan's listings: move, create and delete directories it may or may
-  // not have listed yet.
-  for (let i = 0; i < 30; i++) {
-    renameSync(w.p(`d${i}/s${i}`), w.p(`d${(i + 7) % 30}/moved${i}`));
-    mkdirSync(w.p(`d${i}/new${i}/deep`), { recursive: true });
-    rmSync(w.p(`d${i}/s${i + 30}`), { recursive: true });
-    await new Promise((r) => setImmediate(r));
-  }
-  await started;
-  await w.sync();
+  plant(wt.root, CHURN_TREE);
+  const w = track(new Harness(wt, { backend: 'inotify', scanSliceMs: 0 }));
+  await startWithChurn(w);
   // Every directory, whatever happened to it during the scan, is watched under its name now.
-  const probes: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(w.p(rel), { withFileTypes: true })) {
-      if (!e.isDirectory() || e.name === '.git') continue;
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      probes.push(`${r}/probe`);
-      walk(r);
-    }
-  };
-  walk('');
-  for (const p of probes) writeFileSync(w.p(p), 'p');
-  assert.deepEqual(await w.sync(), sorted(probes));
-  assert.equal(w.watcher.stats().watchedDirs, probes.length + 1);
+  await assertAllWatched(w);
 });
 
 test('bug B: a tree moved in from outside is watched itself and all the way down', async () => {
